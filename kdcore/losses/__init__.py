@@ -1,0 +1,15 @@
+"""Losses, one paper per file, and the objective interface the training loop calls.
+
+An *objective* is any callable ``objective(model, batch) -> dict[str, Tensor]`` that
+returns named, already-weighted scalar losses; :func:`kdcore.train.fit` sums them and
+logs each name. A ``batch`` is a dict with ``"x"`` (model inputs on the device), ``"y"``,
+``"index"`` (row numbers in the training split) and every per-sample extra of the split
+(e.g. ``"teacher_logits"``). If the objective is an ``nn.Module``, its trainable
+parameters (e.g. a VID regressor) are optimised together with the model's.
+"""
+
+from .basic import CrossEntropy, MSE, Objective
+from .hinton import HintonKD, ensemble_probs, kd_loss, soft_cross_entropy
+
+__all__ = ["Objective", "CrossEntropy", "MSE", "HintonKD", "kd_loss", "soft_cross_entropy",
+           "ensemble_probs"]

@@ -1,0 +1,95 @@
+"""Hinton, Vinyals & Dean (2015), "Distilling the knowledge in a neural network",
+NIPS Deep Learning Workshop, arXiv:1503.02531.
+
+Soft targets at temperature ``T``: ``p_i(T) = exp(z_i / T) / sum_j exp(z_j / T)``.
+The distillation loss for student logits ``z`` and teacher logits ``v`` is
+
+    L = alpha * T^2 * KL(p(v, T) || p(z, T)) + (1 - alpha) * CE(y, p(z, 1)).
+
+The ``T^2`` factor keeps the soft term's gradient on the same scale for every ``T``:
+``d KL / d z_i = (p_i(z, T) - p_i(v, T)) / T`` and, for large ``T`` with zero-mean logits,
+``p_i(z, T) - p_i(v, T) ~ (z_i - v_i) / (N T)``, so without the factor the gradient shrinks
+as ``1/T^2``; with it, it tends to ``(z_i - v_i) / N``: logit matching (Bucilua et al. 2006).
+KL differs from the soft cross-entropy by the teacher's entropy, a constant in ``z``, so
+their gradients are identical; KL is reported because it is zero when the student matches.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..config import check_range
+
+
+def ensemble_probs(teacher_logits: Tensor, temperature: float) -> Tensor:
+    """Soft targets of a teacher or an ensemble of teachers.
+
+    Args:
+        teacher_logits: ``(B, C)`` for one teacher or ``(B, M, C)`` for ``M`` members.
+        temperature: ``T > 0``.
+
+    Returns:
+        ``(B, C)`` probabilities; for an ensemble, the average of the members' softened
+        distributions (Hinton et al. 2015, section 1: "the arithmetic mean").
+    """
+    probs = torch.softmax(teacher_logits.float() / temperature, dim=-1)
+    return probs.mean(dim=1) if probs.dim() == 3 else probs
+
+
+def soft_cross_entropy(student_logits: Tensor, teacher_probs: Tensor, temperature: float = 1.0) -> Tensor:
+    """``-(1/B) sum_b sum_i q_bi log p_bi(z, T)``, with targets ``q`` ``(B, C)`` and logits ``(B, C)``."""
+    log_p = F.log_softmax(student_logits.float() / temperature, dim=-1)
+    return -(teacher_probs * log_p).sum(-1).mean()
+
+
+def kd_loss(student_logits: Tensor, teacher_logits: Tensor, labels: Tensor | None = None,
+            temperature: float = 4.0, alpha: float = 0.9) -> dict[str, Tensor]:
+    """Hinton KD loss, returned as its two named, weighted parts.
+
+    Args:
+        student_logits: ``(B, C)``.
+        teacher_logits: ``(B, C)``, or ``(B, M, C)`` for an ensemble of ``M`` teachers.
+        labels: ``(B,)`` hard labels; needed when ``alpha < 1``.
+        temperature: ``T > 0``.
+        alpha: weight of the soft term in ``[0, 1]``; ``1 - alpha`` weights the hard CE.
+
+    Returns:
+        ``{"soft": alpha * T^2 * KL(p(v,T) || p(z,T)), "hard": (1-alpha) * CE(y, p(z,1))}``,
+        each a batch mean; ``"hard"`` is omitted when ``alpha == 1``.
+    """
+    q = ensemble_probs(teacher_logits, temperature)
+    log_p = F.log_softmax(student_logits.float() / temperature, dim=-1)
+    # KL(q || p) = sum q (log q - log p); xlogy gives 0 * log 0 = 0 for saturated teachers.
+    kl = (torch.xlogy(q, q) - q * log_p).sum(-1).mean()
+    out = {"soft": alpha * temperature ** 2 * kl}
+    if alpha < 1:
+        if labels is None:
+            raise ValueError("kd_loss needs labels when alpha < 1")
+        out["hard"] = (1 - alpha) * F.cross_entropy(student_logits.float(), labels)
+    return out
+
+
+class HintonKD:
+    """Objective: Hinton KD against cached teacher logits, or a frozen teacher.
+
+    The teacher's outputs are read from ``batch[key]`` (cached once per dataset with
+    :func:`kdcore.train.cache_outputs`); only if they are absent is ``teacher`` run.
+    """
+
+    def __init__(self, temperature: float = 4.0, alpha: float = 0.9,
+                 teacher: nn.Module | None = None, key: str = "teacher_logits") -> None:
+        check_range("temperature", temperature, 0, None, low_open=True)
+        check_range("alpha", alpha, 0, 1)
+        self.temperature, self.alpha, self.teacher, self.key = temperature, alpha, teacher, key
+
+    def __call__(self, model: nn.Module, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        if self.key in batch:
+            teacher_logits = batch[self.key]
+        elif self.teacher is not None:
+            with torch.no_grad():
+                teacher_logits = self.teacher(batch["x"])
+        else:
+            raise KeyError(f"batch has no {self.key!r} and HintonKD was given no teacher")
+        return kd_loss(model(batch["x"]), teacher_logits, batch["y"], self.temperature, self.alpha)

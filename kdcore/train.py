@@ -1,0 +1,296 @@
+"""One generic training loop, ``fit``, and ``evaluate``.
+
+Methods never appear in here: a method is an *objective* (see :mod:`kdcore.losses`)
+returning named losses, optionally with *callbacks* for work between steps (e.g. an
+upper-level hypergradient step). The loop:
+
+- moves the whole training split to the device once, then batches by indexing
+  (``uint8`` images are turned into floats per batch by the split's ``prepare``);
+- shuffles with its own seeded generator, so the same seed gives the same History on CPU;
+- indexes every per-sample extra (cached teacher outputs) with the same permutation;
+- logs the mean of every named loss per epoch and the test metric after every epoch.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from .config import check_choice, check_int, check_range
+from .data import Split
+
+__all__ = ["TrainConfig", "History", "fit", "evaluate", "predict", "cache_outputs",
+           "seed_everything", "resolve_device", "iterate_batches"]
+
+METRICS = ("accuracy", "mse")
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one ``fit`` call. Validated on construction."""
+
+    epochs: int = 10                 # passes over the training split
+    batch_size: int = 128            # rows per optimiser step (last batch may be smaller)
+    lr: float = 1e-3                 # initial learning rate
+    optimizer: str = "adam"          # "adam" or "sgd"
+    momentum: float = 0.0            # SGD momentum (ignored by Adam)
+    weight_decay: float = 0.0        # L2 penalty handed to the optimiser
+    schedule: str = "none"           # "none", "step" (x gamma every step_size epochs), "exponential"
+    step_size: int = 10              # epochs between decays for "step"
+    gamma: float = 0.1               # decay factor for "step" / "exponential"
+    seed: int = 0                    # seeds torch and the shuffling generator
+    shuffle: bool = True             # reshuffle every epoch (some papers' code did not)
+    metric: str = "accuracy"         # test metric: "accuracy" (classification) or "mse"
+    device: str = "auto"             # "auto" = cuda if available, else cpu
+    bf16: bool = False               # bfloat16 autocast for forward/backward (fast on AVX-512 and GPUs)
+    channels_last: bool = False      # NHWC memory format for conv nets
+    progress: bool = True            # a tqdm bar over epochs
+    eval_every: int = 1              # evaluate on the test split every k epochs (and the last)
+
+    def __post_init__(self) -> None:
+        check_int("epochs", self.epochs, 1)
+        check_int("batch_size", self.batch_size, 1)
+        check_range("lr", self.lr, 0, None, low_open=True)
+        check_choice("optimizer", self.optimizer, ("adam", "sgd"))
+        check_range("momentum", self.momentum, 0, 1, high_open=True)
+        check_range("weight_decay", self.weight_decay, 0)
+        check_choice("schedule", self.schedule, ("none", "step", "exponential"))
+        check_int("step_size", self.step_size, 1)
+        check_range("gamma", self.gamma, 0, 1, low_open=True)
+        check_int("seed", self.seed, 0)
+        check_choice("metric", self.metric, METRICS)
+        check_choice("device", self.device.split(":")[0], ("auto", "cpu", "cuda", "mps"))
+        check_int("eval_every", self.eval_every, 1)
+
+
+@dataclass
+class History:
+    """Per-epoch record of one ``fit``.
+
+    ``train_parts[name]`` is the epoch mean of each named loss (``train_loss`` is their
+    sum); ``test_loss``/``test_metric`` are measured after each evaluated epoch
+    (``test_epochs``). ``best`` is the best test metric over epochs: a *peak*, reported
+    beside ``last`` as some papers did, never used to pick a model.
+    """
+
+    metric: str
+    train_loss: list[float] = field(default_factory=list)
+    train_parts: dict[str, list[float]] = field(default_factory=dict)
+    test_epochs: list[int] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    test_metric: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def last(self) -> float:
+        return self.test_metric[-1]
+
+    @property
+    def best(self) -> float:
+        return (max if self.metric == "accuracy" else min)(self.test_metric)
+
+    @property
+    def best_epoch(self) -> int:
+        """1-based epoch of :attr:`best`."""
+        return self.test_epochs[self.test_metric.index(self.best)]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "History":
+        return cls(**d)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (model initialisation happens outside ``fit``)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``"auto"`` means CUDA when present, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _to_input(split: Split, x: Tensor, channels_last: bool) -> Tensor:
+    x = split.prepare(x)
+    if channels_last and x.dim() == 4:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+def iterate_batches(split: Split, batch_size: int, order: Tensor | None = None,
+                    channels_last: bool = False) -> Iterator[dict[str, Tensor]]:
+    """Batches of a split already on its device: ``{"x", "y", "index", **extras}``.
+
+    ``order`` is a permutation of row numbers (``None``: the stored order).
+    """
+    n = len(split)
+    order = torch.arange(n, device=split.y.device) if order is None else order
+    for start in range(0, n, batch_size):
+        idx = order[start:start + batch_size]
+        batch = {"x": _to_input(split, split.x[idx], channels_last), "y": split.y[idx], "index": idx}
+        for k, v in split.extras.items():
+            batch[k] = v[idx]
+        yield batch
+
+
+def _trainable(model: nn.Module, objective: object) -> list[nn.Parameter]:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if isinstance(objective, nn.Module):  # e.g. VID regressors live in the objective
+        seen = {id(p) for p in params}
+        params += [p for p in objective.parameters() if p.requires_grad and id(p) not in seen]
+    return params
+
+
+def _optimizer(params: list[nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig):
+    if cfg.schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(opt, cfg.step_size, cfg.gamma)
+    if cfg.schedule == "exponential":
+        return torch.optim.lr_scheduler.ExponentialLR(opt, cfg.gamma)
+    return None
+
+
+def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str, Tensor]], dict[str, Tensor]],
+        config: TrainConfig, test: Split | None = None, callbacks: Sequence[object] = (),
+        desc: str = "fit") -> History:
+    """Train ``model`` in place on ``train`` with ``objective``; return its :class:`History`.
+
+    Args:
+        model: any ``nn.Module``; it is moved to the configured device.
+        train: the training split (its extras, e.g. cached teacher logits, ride along).
+        objective: ``objective(model, batch) -> {name: loss}``; the loop minimises the sum.
+            If it is an ``nn.Module`` its own trainable parameters are optimised too.
+        config: a :class:`TrainConfig`.
+        test: split evaluated after every ``eval_every`` epochs with ``config.metric``.
+        callbacks: objects with optional ``on_batch_end(model, batch, step)`` and
+            ``on_epoch_end(epoch, model, history)`` methods (``epoch`` is 1-based).
+        desc: label of the progress bar.
+    """
+    device = resolve_device(config.device)
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    model.to(device)
+    if isinstance(objective, nn.Module):
+        objective.to(device)
+    if config.channels_last:
+        model.to(memory_format=torch.channels_last)
+    data = train.to(device)
+    test_dev = test.to(device) if test is not None else None
+    opt = _optimizer(_trainable(model, objective), config)
+    sched = _scheduler(opt, config)
+    hist = History(metric=config.metric)
+    on_batch = [cb.on_batch_end for cb in callbacks if hasattr(cb, "on_batch_end")]
+    on_epoch = [cb.on_epoch_end for cb in callbacks if hasattr(cb, "on_epoch_end")]
+    n, step = len(data), 0
+    bar = tqdm(range(1, config.epochs + 1), desc=desc, disable=not config.progress, leave=False)
+    for epoch in bar:
+        t0 = time.perf_counter()
+        model.train()
+        if isinstance(objective, nn.Module):
+            objective.train()
+        order = torch.randperm(n, generator=gen) if config.shuffle else torch.arange(n)
+        sums: dict[str, Tensor] = {}
+        for batch in iterate_batches(data, config.batch_size, order.to(device), config.channels_last):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.bf16):
+                parts = objective(model, batch)
+            loss = sum(parts.values())
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            rows = len(batch["y"])
+            for k, v in parts.items():  # accumulate on-device; one sync per epoch
+                sums[k] = sums.get(k, 0.0) + v.detach().float() * rows
+            for cb in on_batch:
+                cb(model, batch, step)
+        if sched is not None:
+            sched.step()
+        means = {k: float(v) / n for k, v in sums.items()}
+        for k, v in means.items():
+            hist.train_parts.setdefault(k, []).append(v)
+        hist.train_loss.append(sum(means.values()))
+        hist.epoch_seconds.append(time.perf_counter() - t0)
+        if test_dev is not None and (epoch % config.eval_every == 0 or epoch == config.epochs):
+            ev = evaluate(model, test_dev, config.metric, bf16=config.bf16,
+                          channels_last=config.channels_last)
+            hist.test_epochs.append(epoch)
+            hist.test_loss.append(ev["loss"])
+            hist.test_metric.append(ev[config.metric])
+            bar.set_postfix(loss=f"{hist.train_loss[-1]:.4f}", **{config.metric: f"{ev[config.metric]:.4f}"})
+        for cb in on_epoch:
+            cb(epoch, model, hist)
+    return hist
+
+
+@torch.no_grad()
+def predict(model: nn.Module, split: Split, batch_size: int = 2048, bf16: bool = False,
+            channels_last: bool = False, feature_names: Sequence[str] | None = None) -> Tensor | dict[str, Tensor]:
+    """Outputs of ``model`` on every row of ``split``, in order, on the CPU as float32.
+
+    With ``feature_names``, returns ``{name: (N, ...)}`` from ``model.features`` instead of
+    the logits ``(N, C)``.
+    """
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    data = split.to(device)
+    outs: list = []
+    for batch in iterate_batches(data, batch_size, channels_last=channels_last):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            if feature_names is None:
+                outs.append(model(batch["x"]).float().cpu())
+            else:
+                feats = model.features(batch["x"])
+                outs.append({k: feats[k].float().cpu() for k in feature_names})
+    model.train(was_training)
+    if feature_names is None:
+        return torch.cat(outs)
+    return {k: torch.cat([o[k] for o in outs]) for k in feature_names}
+
+
+def evaluate(model: nn.Module, split: Split, metric: str = "accuracy", batch_size: int = 2048,
+             bf16: bool = False, channels_last: bool = False) -> dict[str, float]:
+    """Mean loss and the metric of ``model`` on ``split``.
+
+    ``"accuracy"``: ``{"loss": mean CE, "accuracy": fraction correct}``;
+    ``"mse"``: ``{"loss": mean squared error, "mse": the same}``.
+    """
+    check_choice("metric", metric, METRICS)
+    out = predict(model, split, batch_size, bf16, channels_last)
+    y = split.y.cpu()
+    if metric == "accuracy":
+        return {"loss": float(F.cross_entropy(out, y)), "accuracy": float((out.argmax(1) == y).float().mean())}
+    mse = float(F.mse_loss(out.reshape(-1), y.float()))
+    return {"loss": mse, "mse": mse}
+
+
+def cache_outputs(teachers: nn.Module | Sequence[nn.Module], split: Split, key: str = "teacher_logits",
+                  **predict_kwargs) -> Split:
+    """Run frozen teacher(s) once over ``split`` and store the logits as an extra.
+
+    One teacher gives ``(N, C)``; a list gives ``(N, M, C)`` (an ensemble, averaged in
+    the loss at its temperature). Only valid for non-augmented inputs: the cached value
+    of row ``i`` is reused every epoch.
+    """
+    if isinstance(teachers, nn.Module):
+        return split.with_extra(key, predict(teachers, split, **predict_kwargs))
+    return split.with_extra(key, torch.stack([predict(t, split, **predict_kwargs) for t in teachers], dim=1))
