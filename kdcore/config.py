@@ -54,3 +54,27 @@ PROFILES = ("smoke", "paper")
 def check_profile(value: str) -> None:
     """Profiles: ``smoke`` (cell defaults, seconds) and ``paper`` (the paper's settings)."""
     check_choice("profile", value, PROFILES)
+
+
+class ConfigBase:
+    """Mixin for the chapters' config dataclasses.
+
+    ``Config.from_namespace(globals())`` picks the fields from a notebook's namespace
+    (the ``parameters`` cell plus what papermill injected), so papermill parameter names
+    equal the field names and validation (``__post_init__``) runs before any work.
+    """
+
+    @classmethod
+    def from_namespace(cls, namespace: dict[str, Any]):
+        import dataclasses
+
+        names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+        missing = [n for n in names if n not in namespace]
+        if missing:
+            raise ValueError(f"parameters {missing} are missing from the notebook's parameters cell")
+        return cls(**{n: namespace[n] for n in names})
+
+    def asdict(self) -> dict[str, Any]:
+        import dataclasses
+
+        return dataclasses.asdict(self)  # type: ignore[arg-type]
