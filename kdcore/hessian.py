@@ -18,11 +18,15 @@ with ``torch.func.functional_call``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call, grad, jvp, vmap
+
+# torch.func's forward-mode AD imports a torch.jit helper that warns on import; not ours to fix.
+warnings.filterwarnings("ignore", message=".*torch.jit.script.*is deprecated", category=FutureWarning)
 
 __all__ = ["loss_of_params", "hvp", "hessian_diagonal", "hutchinson_diagonal", "hutchinson_trace",
            "flatten", "unflatten_like"]
