@@ -159,6 +159,11 @@ _HOW_TO_GET = (
 )
 
 
+def _may_download() -> bool:
+    """Downloads are allowed unless ``KDCORE_OFFLINE=1`` (tests and offline machines)."""
+    return os.environ.get("KDCORE_OFFLINE", "0") != "1"
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -192,12 +197,14 @@ _VERIFIED: set[tuple[str, int]] = set()
 def _load_torchvision_mnist(cls_name: str, folder: str, train: bool, root: Path) -> Split:
     import torchvision
 
-    for rel in SHA256:
-        if rel.startswith(folder + "/"):
-            verify_file(root, rel)
+    local = [rel for rel in SHA256 if rel.startswith(folder + "/")]
+    for rel in local:
+        verify_file(root, rel)
+    # With the four verified .gz files present torchvision only extracts them (no network).
+    have_gz = all((root / rel).exists() for rel in local)
     cls = getattr(torchvision.datasets, cls_name)
     try:
-        ds = cls(str(root), train=train, download=True)
+        ds = cls(str(root), train=train, download=have_gz or _may_download())
     except Exception as err:  # torchvision raises RuntimeError / URLError / OSError offline
         raise DataError(
             f"dataset {cls_name} not found: looked for {root / folder / 'raw'} "
@@ -296,6 +303,8 @@ def load_cifar10(train: bool = True, root: Path | None = None, test_set: str = "
     if (root / "cifar10" / "convnetjs_png" / "labels.txt").exists():
         return _load_cifar_mirror(root, train, test_set)
     try:
+        if not _may_download():
+            raise RuntimeError("downloads are off (KDCORE_OFFLINE=1)")
         ds = torchvision.datasets.CIFAR10(str(root), train=train, download=True)
     except Exception as err:
         raise DataError(
@@ -347,10 +356,10 @@ def load_bike_sharing(features: Sequence[str] = BIKE_LEAK_FREE_FEATURES, target:
 # --------------------------------------------------------------------------------------
 def make_synthetic(n: int, dim: int = 20, n_classes: int = 10, seed: int = 0,
                    noise: float = 0.5) -> Split:
-    """Gaussian-cluster classification: one random centre per class on the unit sphere
-    (scaled by ``sqrt(dim)``), points = centre + ``noise``·N(0, I)·sqrt(dim) ... kept simple.
+    """Gaussian-cluster classification: ``n_classes`` random centres of norm 2 in
+    ``R^dim``, each point ``centre[y] + noise * N(0, I)``; ``x`` ``(n, dim)`` float, ``y`` ``(n,)``.
 
-    Deterministic in ``seed``; the same seed gives the same centres whatever ``n``.
+    Deterministic in ``seed``; the centres are drawn first, so they depend on ``seed`` only.
     """
     g = torch.Generator().manual_seed(seed)
     centres = torch.randn(n_classes, dim, generator=g)

@@ -147,6 +147,23 @@ def iterate_batches(split: Split, batch_size: int, order: Tensor | None = None,
         yield batch
 
 
+MATERIALIZE_BYTES = 1 << 30
+
+
+def _materialize(split: Split) -> Split:
+    """Prepare all inputs once when they fit in ``MATERIALIZE_BYTES`` as float32.
+
+    The split's ``prepare`` is deterministic (no augmentation), so converting every row
+    once per ``fit`` instead of every batch removes per-step work; larger datasets stay
+    ``uint8`` and are converted per batch.
+    """
+    if split.x.dtype == torch.float32 or split.x.numel() * 4 > MATERIALIZE_BYTES:
+        return split
+    from .data import Identity
+
+    return Split(split.prepare(split.x), split.y, Identity(), split.extras, split.description)
+
+
 def _trainable(model: nn.Module, objective: object) -> list[nn.Parameter]:
     params = [p for p in model.parameters() if p.requires_grad]
     if isinstance(objective, nn.Module):  # e.g. VID regressors live in the objective
@@ -193,7 +210,7 @@ def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str
         objective.to(device)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
-    data = train.to(device)
+    data = _materialize(train.to(device))
     test_dev = test.to(device) if test is not None else None
     opt = _optimizer(_trainable(model, objective), config)
     sched = _scheduler(opt, config)
@@ -208,23 +225,28 @@ def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str
         if isinstance(objective, nn.Module):
             objective.train()
         order = torch.randperm(n, generator=gen) if config.shuffle else torch.arange(n)
-        sums: dict[str, Tensor] = {}
+        logged: list[Tensor] = []          # per step: the detached parts, stacked (one op per step)
+        rows: list[int] = []
+        names: list[str] = []
         for batch in iterate_batches(data, config.batch_size, order.to(device), config.channels_last):
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.bf16):
                 parts = objective(model, batch)
-            loss = sum(parts.values())
+            values = list(parts.values())
+            loss = values[0] if len(values) == 1 else sum(values)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             step += 1
-            rows = len(batch["y"])
-            for k, v in parts.items():  # accumulate on-device; one sync per epoch
-                sums[k] = sums.get(k, 0.0) + v.detach().float() * rows
+            names = list(parts)
+            logged.append(torch.stack([v.detach().float() for v in values]))
+            rows.append(len(batch["y"]))
             for cb in on_batch:
                 cb(model, batch, step)
+        # Row-weighted epoch means of every named loss: one device sync per epoch.
+        totals = (torch.tensor(rows, dtype=torch.float32, device=device) @ torch.stack(logged)).tolist()
+        means = {k: v / n for k, v in zip(names, totals)}
         if sched is not None:
             sched.step()
-        means = {k: float(v) / n for k, v in sums.items()}
         for k, v in means.items():
             hist.train_parts.setdefault(k, []).append(v)
         hist.train_loss.append(sum(means.values()))

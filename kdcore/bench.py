@@ -1,0 +1,112 @@
+"""``python -m kdcore.bench``: how much our training loop costs beyond the model itself.
+
+For one model and one dataset (an MLP on the 60,000 MNIST training images), it prints:
+
+(a) our ``fit`` epoch ÷ a bare loop of forward/backward/step over pre-made float batches
+    (the model's own compute; target <= 1.15);
+(b) a distillation epoch with cached teacher logits ÷ a student-only epoch (target <= 1.2);
+(c) a plain torchvision ``DataLoader`` + ``ToTensor`` epoch ÷ ours (target >= 5).
+
+Each time is the minimum over ``--repeats`` epochs (the least-disturbed measurement).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+import torch.nn.functional as F
+
+from .data import data_root, load_mnist
+from .losses import CrossEntropy, HintonKD
+from .models import MLP
+from .train import TrainConfig, cache_outputs, fit
+
+
+def _min_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kdcore.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="784,256,128,64,64,10", help="MLP layer sizes")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    torch.manual_seed(0)
+    train = load_mnist(True)
+    bs, n = args.batch_size, len(train)
+    cfg = TrainConfig(epochs=1, batch_size=bs, progress=False, device="cpu")
+
+    # (a) bare compute: the same model, optimiser and batches, inputs prepared in advance.
+    model = MLP(sizes)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x_all = train.prepare(train.x)
+    perm = torch.randperm(n)
+    batches = [(x_all[perm[i:i + bs]], train.y[perm[i:i + bs]]) for i in range(0, n, bs)]
+
+    def bare() -> None:
+        model.train()
+        for xb, yb in batches:
+            loss = F.cross_entropy(model(xb), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+    def ours() -> None:
+        fit(model, train, CrossEntropy(), cfg)
+
+    bare(), ours()  # warm-up (allocator, threads)
+    t_bare, t_ours = _min_time(bare, args.repeats), _min_time(ours, args.repeats)
+
+    # (b) distillation with a cached teacher vs student-only training.
+    teacher = MLP([784, 1200, 1200, 10])
+    cached = cache_outputs(teacher, train)
+
+    def distil() -> None:
+        fit(model, cached, HintonKD(4.0, 0.9), cfg)
+
+    distil()
+    t_kd = _min_time(distil, args.repeats)
+
+    # (c) the usual tutorial loop: torchvision dataset + ToTensor + DataLoader.
+    import torchvision
+    from torch.utils.data import DataLoader
+
+    ds = torchvision.datasets.MNIST(str(data_root()), train=True, download=False,
+                                    transform=torchvision.transforms.ToTensor())
+    loader = DataLoader(ds, batch_size=bs, shuffle=True, num_workers=0)
+
+    def plain() -> None:
+        model.train()
+        for xb, yb in loader:
+            loss = F.cross_entropy(model(xb), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+    t_plain = _min_time(plain, max(1, args.repeats - 1))
+
+    print(f"model MLP{sizes} on MNIST train ({n} rows), batch {bs}, {torch.get_num_threads()} threads, "
+          f"min of {args.repeats} epochs")
+    print(f"bare forward/backward epoch        {t_bare:8.3f} s")
+    print(f"kdcore fit epoch                   {t_ours:8.3f} s")
+    print(f"kdcore fit epoch, distil (cached)  {t_kd:8.3f} s")
+    print(f"DataLoader + ToTensor epoch        {t_plain:8.3f} s")
+    rows = [("(a) ours / bare compute", t_ours / t_bare, "<= 1.15", t_ours / t_bare <= 1.15),
+            ("(b) distillation / student-only", t_kd / t_ours, "<= 1.2", t_kd / t_ours <= 1.2),
+            ("(c) DataLoader loop / ours", t_plain / t_ours, ">= 5", t_plain / t_ours >= 5)]
+    for name, ratio, target, ok in rows:
+        print(f"{name:34s} {ratio:6.2f}   target {target:7s} {'ok' if ok else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""Run records: resumable, atomic, keyed by config; the paper-vs-ours table."""
+
+import json
+
+import pytest
+
+from kdcore.paper_data import PaperNumber, all_paper_numbers
+from kdcore.results import RunStore, comparison_table, main
+
+
+def test_finished_runs_are_never_recomputed(tmp_path):
+    store, calls = RunStore(tmp_path), []
+
+    def fn():
+        calls.append(1)
+        return {"metrics": {"accuracy": 0.5 + 0.1 * len(calls)}}
+
+    a = store.run("ch", "s", 0, {"lr": 1e-3}, "smoke", fn)
+    b = store.run("ch", "s", 0, {"lr": 1e-3}, "smoke", fn)
+    assert len(calls) == 1 and a == b
+    store.run("ch", "s", 0, {"lr": 1e-2}, "smoke", fn)      # other parameters: a new run
+    store.run("ch", "s", 1, {"lr": 1e-3}, "smoke", fn)      # other seed: a new run
+    assert len(calls) == 3
+    rec = store.load("ch", "s", 0, {"lr": 1e-3}, "smoke")
+    assert {"versions", "device", "git_commit", "params", "profile", "seed"} <= set(rec)
+
+
+def test_interrupted_run_leaves_nothing_and_corrupt_record_is_named(tmp_path):
+    store = RunStore(tmp_path)
+
+    def boom():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        store.run("ch", "s", 0, {}, "smoke", boom)
+    assert store.load("ch", "s", 0, {}, "smoke") is None and not list(tmp_path.rglob("*.tmp"))
+    store.run("ch", "s", 0, {}, "smoke", lambda: {"metrics": {"m": 1}})
+    path = store.path("ch", "s", 0, {}, "smoke")
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="corrupt run record"):
+        store.load("ch", "s", 0, {}, "smoke")
+
+
+def test_model_run_caches_weights_and_retrains_when_missing(tmp_path):
+    import torch
+
+    store, trained = RunStore(tmp_path), []
+
+    def build():
+        torch.manual_seed(0)
+        return torch.nn.Linear(2, 1)
+
+    def train(m):
+        trained.append(1)
+        with torch.no_grad():
+            m.weight.fill_(3.0)
+        return {"metrics": {"w": 3.0}}
+
+    rec, m = store.model_run("ch", "t", 0, {}, "smoke", build, train)
+    rec2, m2 = store.model_run("ch", "t", 0, {}, "smoke", build, train)
+    assert len(trained) == 1 and torch.equal(m.weight, m2.weight) and rec == rec2
+    for f in (tmp_path / ".cache").iterdir():
+        f.unlink()
+    _, m3 = store.model_run("ch", "t", 0, {}, "smoke", build, train)
+    assert len(trained) == 2 and float(m3.weight[0, 0]) == 3.0
+
+
+def test_comparison_table_mean_std_delta(tmp_path, monkeypatch, capsys):
+    store = RunStore(tmp_path)
+    for seed, acc in enumerate([0.8, 0.9]):
+        store.run("kd_overview", "student 800-800 alone", seed, {}, "paper",
+                  lambda acc=acc: {"metrics": {"test_errors": 1000 * (1 - acc)}})
+    df = comparison_table("kd_overview", tmp_path)
+    row = df[(df.setting == "student 800-800 alone") & (df.metric == "test_errors")].iloc[0]
+    assert row.ours == pytest.approx(150.0) and row.ours_std == pytest.approx(70.7107, rel=1e-4)
+    assert row.paper == 146 and row.delta == pytest.approx(4.0) and row.n_runs == 2 and row.profile == "paper"
+    missing = df[df.setting == "teacher 1200-1200"].iloc[0]
+    assert missing.n_runs == 0 and missing.paper == 67
+    main(["--chapter", "kd_overview", "--format", "csv", "--root", str(tmp_path)])
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header == "chapter,setting,metric,paper,ours,ours_std,delta,n_runs,profile"
+
+
+def test_paper_numbers_have_sources():
+    nums = all_paper_numbers()
+    assert nums and all(isinstance(n, PaperNumber) and n.source for n in nums)
+    keys = [(n.chapter, n.setting, n.metric) for n in nums]
+    assert len(keys) == len(set(keys)), "a paper number is listed twice"
+    json.dumps([n.__dict__ for n in nums])
