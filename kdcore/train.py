@@ -27,7 +27,7 @@ from tqdm import tqdm
 from .config import check_choice, check_int, check_range
 from .data import Split
 
-__all__ = ["TrainConfig", "History", "fit", "evaluate", "predict", "cache_outputs",
+__all__ = ["TrainConfig", "History", "fit", "evaluate", "predict", "cache_outputs", "cache_features",
            "seed_everything", "resolve_device", "iterate_batches"]
 
 METRICS = ("accuracy", "mse")
@@ -316,3 +316,16 @@ def cache_outputs(teachers: nn.Module | Sequence[nn.Module], split: Split, key: 
     if isinstance(teachers, nn.Module):
         return split.with_extra(key, predict(teachers, split, **predict_kwargs))
     return split.with_extra(key, torch.stack([predict(t, split, **predict_kwargs) for t in teachers], dim=1))
+
+
+def cache_features(teacher: nn.Module, split: Split, names: Sequence[str], prefix: str = "teacher/",
+                   **predict_kwargs) -> Split:
+    """Store named intermediate features of a frozen teacher as extras ``prefix + name``.
+
+    For cross-layer distillation on non-augmented inputs: each ``(N, ...)`` feature map is
+    computed once; mind the memory (a 64x32x32 float map is 256 KiB per image).
+    """
+    feats = predict(teacher, split, feature_names=names, **predict_kwargs)
+    for name, values in feats.items():
+        split = split.with_extra(prefix + name, values)
+    return split

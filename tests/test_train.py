@@ -81,3 +81,15 @@ def test_regression_metric_and_objective_module_parameters_are_trained():
 def test_bad_config_values_are_named(field, value):
     with pytest.raises(ValueError, match=field):
         TrainConfig(**{field: value})
+
+
+def test_cache_features_stores_named_teacher_features_aligned_with_rows():
+    from kdcore.train import cache_features
+
+    split = make_synthetic(40, dim=8, n_classes=4, seed=2)
+    teacher = MLP([8, 6, 5, 4]).eval()
+    cached = cache_features(teacher, split, ["fc1", "logits"], batch_size=16)
+    with torch.no_grad():
+        feats = teacher.features(split.inputs())
+    assert torch.allclose(cached.extras["teacher/fc1"], feats["fc1"], atol=1e-6)
+    assert cached.extras["teacher/logits"].shape == (40, 4)
