@@ -1,0 +1,40 @@
+"""Orlov & Grabovoy (2022), "Model distillation on multi-domained datasets": the paper's
+Table 5 (regression) and the thesis table of the same project (kbayazitov/distillation,
+``code/main.ipynb`` printed results, summarised in shared/PAPERS.md section 3).
+
+Thesis numbers are mean ± std over its 5 "attempts", which continued training ONE student
+(it was not re-initialised), so their std mixes seeds with extra epochs.
+"""
+
+from . import PaperNumber
+
+_THESIS = "thesis kbayazitov/distillation, code/main.ipynb (PAPERS.md §3 table)"
+_NOTE = "5 attempts continuing one student (not re-initialised)"
+_T5 = "Orlov & Grabovoy 2022, Table 5"
+
+_THESIS_TABLE = {
+    # setting: (accuracy, std), (CE, std), (integral, std)
+    "full FMNIST, no teacher": ((0.878, 0.004), (0.384, 0.031), (7.151, 0.459)),
+    "full FMNIST, teacher": ((0.885, 0.003), (0.329, 0.002), (6.520, 0.303)),
+    "Small, no teacher": ((0.798, 0.005), (0.666, 0.065), (12.978, 1.797)),
+    "Small, teacher on FMNIST-Big": ((0.813, 0.007), (0.570, 0.014), (11.484, 1.607)),
+    "Small, noise φ": ((0.810, 0.009), (0.565, 0.024), (11.362, 1.595)),
+    "Small, dilation φ": ((0.816, 0.007), (0.561, 0.013), (11.330, 1.540)),
+    "MNIST teacher + VAE φ": ((0.810, 0.006), (0.629, 0.018), (12.657, 1.455)),
+    "MNIST teacher, no φ": ((0.520, 0.020), (1.257, 0.028), (24.642, 1.462)),
+    "GeneratedMNIST teacher": ((0.803, 0.007), (0.600, 0.013), (12.019, 1.629)),
+}
+
+NUMBERS = [PaperNumber("multidomain", setting, metric, v, s, _THESIS, _NOTE)
+           for setting, triple in _THESIS_TABLE.items()
+           for metric, (v, s) in zip(("accuracy", "ce", "integral"), triple)]
+
+# Table 5 does not say which 15 features were used; the same numbers are set beside both
+# of our readings (leak-free main result; the reading with casual + registered).
+for _suffix in ("", " (leaky: casual+registered)"):
+    NUMBERS += [
+        PaperNumber("multidomain", "Reg-Small, no teacher" + _suffix, "mse", 18694.9, 266.0, _T5,
+                    "5 runs; features and preprocessing undocumented"),
+        PaperNumber("multidomain", "Reg-Small, teacher on Reg-Big" + _suffix, "mse", 18411.4, 153.3, _T5,
+                    "5 runs; features and preprocessing undocumented; λ unknown"),
+    ]
