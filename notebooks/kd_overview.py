@@ -48,6 +48,7 @@ student_hidden = [800, 800]
 teacher_epochs = 2
 student_epochs = 2
 batch_size = 128
+bf16 = False
 lr = 1e-3
 temperature = 20.0
 alpha = 0.9

@@ -43,12 +43,13 @@ class KDOverviewConfig(ConfigBase):
     teacher_epochs: int = 2                    # Adam epochs for each teacher
     student_epochs: int = 2                    # Adam epochs for each student
     batch_size: int = 128                      # rows per step
+    bf16: bool = False                         # bfloat16 autocast for training (2-3x faster on AVX-512 CPUs)
     lr: float = 1e-3                           # Adam learning rate (all runs)
     temperature: float = 20.0                  # the distillation temperature of the headline run
     alpha: float = 0.9                         # weight of the soft term; 1 - alpha on hard labels
     temperatures: list[float] = field(default_factory=lambda: [1.0, 20.0])   # the T sweep
     seeds: list[int] = field(default_factory=lambda: [0])                    # seeds of headline runs
-    sweep_seeds: list[int] = field(default_factory=lambda: [0])              # seeds of the T sweep
+    sweep_seeds: list[int] = field(default_factory=lambda: [0])              # seeds of the T sweep, ensemble, transfer set
     ensemble_size: int = 2                     # teachers averaged in the ensemble experiment
     omitted_class: int = 3                     # class removed from the transfer set
     obd_hidden: int = 16                       # hidden units of the MLP pruned by OBD (784-h-10)
@@ -100,7 +101,8 @@ def _sizes(hidden: list[int]) -> list[int]:
 
 
 def _train_cfg(cfg: KDOverviewConfig, epochs: int, seed: int) -> TrainConfig:
-    return TrainConfig(epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, progress=False)
+    return TrainConfig(epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, bf16=cfg.bf16,
+                       progress=False)
 
 
 def _metrics(model: nn.Module, test: Split, omitted: int | None = None) -> dict[str, float]:
@@ -116,7 +118,7 @@ def train_teacher(cfg: KDOverviewConfig, data: Data, store: RunStore, seed: int 
                   ) -> tuple[dict, nn.Module]:
     """Train (or load) the teacher MLP of this seed; its weights are cached for reuse."""
     params = {"sizes": _sizes(cfg.teacher_hidden), "epochs": cfg.teacher_epochs, "n_train": cfg.n_train,
-              "dataset": cfg.dataset, "lr": cfg.lr, "batch_size": cfg.batch_size}
+              "dataset": cfg.dataset, "lr": cfg.lr, "batch_size": cfg.batch_size, "bf16": cfg.bf16}
 
     def build() -> nn.Module:
         seed_everything(seed)
@@ -135,7 +137,7 @@ def train_student(cfg: KDOverviewConfig, train: Split, test: Split, store: RunSt
                   seed: int, objective, extra_params: dict, omitted: int | None = None) -> dict:
     """One student run (alone or distilled) as a stored record."""
     params = {"sizes": _sizes(cfg.student_hidden), "epochs": cfg.student_epochs, "n_train": len(train),
-              "dataset": cfg.dataset, "lr": cfg.lr, "batch_size": cfg.batch_size, **extra_params}
+              "dataset": cfg.dataset, "lr": cfg.lr, "batch_size": cfg.batch_size, "bf16": cfg.bf16, **extra_params}
 
     def run() -> dict:
         seed_everything(seed)
@@ -182,7 +184,7 @@ def ensemble_runs(cfg: KDOverviewConfig, data: Data, store: RunStore) -> pd.Data
     ens_acc = float((ens_logits.argmax(1) == data.test.y).float().mean())
     rows.append({"setting": f"ensemble of {cfg.ensemble_size} teachers", "seed": -1, "accuracy": ens_acc,
                  "test_errors": round((1 - ens_acc) * len(data.test))})
-    for seed in cfg.seeds:
+    for seed in cfg.sweep_seeds:
         rec = train_student(cfg, train_kd, data.test, store,
                             f"{student_name(cfg)} distilled from ensemble of {cfg.ensemble_size}, T={cfg.temperature:g}",
                             seed, HintonKD(cfg.temperature, cfg.alpha), {"teachers": keys, "T": cfg.temperature})
@@ -201,7 +203,7 @@ def transfer_set_runs(cfg: KDOverviewConfig, data: Data, store: RunStore) -> pd.
     keep = [k for k in range(10) if k != c]
     transfer = cache_outputs(teacher, select_classes(data.train, keep))
     rows = []
-    for seed in cfg.seeds:
+    for seed in cfg.sweep_seeds:
         for name, obj, extra in [("hard labels", CrossEntropy(), {}),
                                  (f"distilled T={cfg.temperature:g}", HintonKD(cfg.temperature, cfg.alpha),
                                   {"teacher": t_rec["key"], "T": cfg.temperature})]:
