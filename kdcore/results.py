@@ -190,13 +190,19 @@ class RunStore:
         return [json.loads(p.read_text()) for p in sorted(base.rglob("*.json")) if ".cache" not in p.parts]
 
 
-def format_mean_std(mean: float, std: float | None, digits: int = 3) -> str:
-    """``"0.856 ± 0.012"`` (or just the mean when there is no spread)."""
+def _fmt(x: float, digits: int = 4) -> str:
+    """Numbers as a reader wants them: counts and large values with one decimal, the rest
+    with ``digits`` decimals."""
+    return f"{x:.1f}" if abs(x) >= 100 else f"{x:.{digits}f}"
+
+
+def format_mean_std(mean: float, std: float | None, digits: int = 4) -> str:
+    """``"0.8560 ± 0.0120"`` (or just the mean when there is no spread)."""
     if mean != mean:  # NaN
         return "—"
     if std is None or std != std:
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+        return _fmt(mean, digits)
+    return f"{_fmt(mean, digits)} ± {_fmt(std, digits)}"
 
 
 def comparison_table(chapter: str | None = None, root: Path | str | None = None) -> pd.DataFrame:
@@ -237,8 +243,8 @@ def _markdown(df: pd.DataFrame) -> str:
     lines = ["| chapter | setting | metric | paper | ours (mean ± std) | Δ | runs | profile |",
              "|---|---|---|---|---|---|---|---|"]
     for r in df.itertuples():
-        paper = "—" if r.paper != r.paper else f"{r.paper:.4g}"
-        delta = "—" if r.delta != r.delta else f"{r.delta:+.3g}"
+        paper = "—" if r.paper != r.paper else _fmt(r.paper)
+        delta = "—" if r.delta != r.delta else ("+" if r.delta >= 0 else "") + _fmt(r.delta)
         lines.append(f"| {r.chapter} | {r.setting} | {r.metric} | {paper} | "
                      f"{format_mean_std(r.ours, r.ours_std, 4)} | {delta} | {r.n_runs} | {r.profile or '—'} |")
     return "\n".join(lines)
