@@ -16,7 +16,9 @@ Bike Sharing is ``<root>/bike_sharing/hour.csv``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -204,7 +206,9 @@ def _load_torchvision_mnist(cls_name: str, folder: str, train: bool, root: Path)
     have_gz = all((root / rel).exists() for rel in local)
     cls = getattr(torchvision.datasets, cls_name)
     try:
-        ds = cls(str(root), train=train, download=have_gz or _may_download())
+        # torchvision prints "Extracting ..." on first use; keep notebook outputs deterministic.
+        with contextlib.redirect_stdout(io.StringIO()):
+            ds = cls(str(root), train=train, download=have_gz or _may_download())
     except Exception as err:  # torchvision raises RuntimeError / URLError / OSError offline
         raise DataError(
             f"dataset {cls_name} not found: looked for {root / folder / 'raw'} "
