@@ -1,0 +1,124 @@
+"""Anti-distillation objectives: Petrushina, Grabovoy, Bakhteev & Strijov (2022),
+"Anti-distillation: knowledge transfer from a simple model to a complex one", MIPT
+(final paper: intsystems/2022-Project-97, ``paper/Petrushina2022AntiDistillation.tex``).
+
+Before training on the harder task D2, the student is optimised on the teacher's task D1
+(its class mask) for
+
+    L_AD = λ1 CE(f_s(x), y) + λ2 Σ_l ||u_l[:teacher block] - w*_l|| + λ3 CE(f_s(x + ξ), y)
+           + λ4 |tr H| / 10^4,        ξ ~ U[-ε/2, ε/2]^d, ε = 0.1,
+
+with unsquared Frobenius norms per parameter tensor, ``tr H`` the Hutchinson estimate
+(one Rademacher probe) of the trace of the Hessian of the clean CE w.r.t. all student
+parameters, and, as in the authors' code, the class mask applied by *multiplying* the
+logits by ``m ∈ {0,1}^C`` (masked logits are 0, not -inf) and dropping rows whose label
+is masked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..config import check_each, check_range
+from ..hessian import hutchinson_trace
+
+__all__ = ["masked_logits", "block_distance", "MaskedCrossEntropy", "AntiDistillation"]
+
+
+def masked_logits(logits: Tensor, y: Tensor, classes: Sequence[int] | None) -> tuple[Tensor, Tensor, Tensor]:
+    """Rows of ``logits`` ``(B, C)`` whose label is in ``classes``, times the class mask.
+
+    Returns ``(masked logits (B', C), labels (B',), row mask (B,))``; ``classes=None``
+    keeps everything.
+    """
+    if classes is None:
+        return logits, y, torch.ones_like(y, dtype=torch.bool)
+    mask = torch.zeros(logits.shape[1], device=logits.device, dtype=logits.dtype)
+    mask[list(classes)] = 1
+    rows = mask[y].bool()
+    return (logits * mask)[rows], y[rows], rows
+
+
+def block_distance(student: nn.Module, teacher: nn.Module) -> Tensor:
+    """``Σ_p ||s_p[:shape of t_p] - t_p||_F`` over the teacher's named parameters.
+
+    Each student parameter is sliced to the top-left block of the teacher's shape (the
+    zero / uniform pad layout; the teacher is a constant). Scalar tensor.
+    """
+    tp = dict(teacher.named_parameters())
+    total = None
+    for name, s in student.named_parameters():
+        if name not in tp:
+            continue
+        t = tp[name].detach()
+        d = torch.linalg.vector_norm(s[tuple(slice(0, n) for n in t.shape)] - t)
+        total = d if total is None else total + d
+    if total is None:
+        raise ValueError("student and teacher share no parameter names")
+    return total
+
+
+class MaskedCrossEntropy:
+    """CE on the rows of classes ``classes`` with the multiplicative logit mask (the
+    authors' way of training the teacher on D1 out of a 10-output network)."""
+
+    def __init__(self, classes: Sequence[int] | None = None) -> None:
+        self.classes = None if classes is None else list(classes)
+
+    def __call__(self, model: nn.Module, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        x, y = batch["x"], batch["y"]
+        if self.classes is not None:   # the model is row-wise: drop masked rows before the forward
+            rows = torch.isin(y, torch.as_tensor(self.classes, device=y.device))
+            x, y = x[rows], y[rows]
+        logits, y, _ = masked_logits(model(x), y, self.classes)
+        return {"ce": F.cross_entropy(logits, y)}
+
+
+class AntiDistillation:
+    """The AD pre-training objective ``L_AD`` (module doc); returns the four weighted terms.
+
+    Args:
+        teacher: the trained teacher (constant).
+        lambdas: ``(λ1, λ2, λ3, λ4)``, each >= 0; terms with λ = 0 are not computed.
+        classes: the D1 classes (the mask); ``None`` for all.
+        noise_eps: width ``ε`` of the uniform input noise (the authors: 0.1, i.e. ±0.05).
+        hessian_scale: divisor of ``|tr H|`` (the authors: 10^4).
+        n_probes: Hutchinson probes (the authors: 1).
+    """
+
+    def __init__(self, teacher: nn.Module, lambdas: Sequence[float], classes: Sequence[int] | None = None,
+                 noise_eps: float = 0.1, hessian_scale: float = 1e4, n_probes: int = 1) -> None:
+        check_each("lambdas", list(lambdas), check_range, 0)
+        if len(lambdas) != 4:
+            raise ValueError(f"parameter 'lambdas' must have 4 entries, got {list(lambdas)}")
+        check_range("noise_eps", noise_eps, 0)
+        check_range("hessian_scale", hessian_scale, 0, None, low_open=True)
+        self.teacher, self.lambdas = teacher, [float(v) for v in lambdas]
+        self.classes = None if classes is None else list(classes)
+        self.noise_eps, self.hessian_scale, self.n_probes = noise_eps, hessian_scale, n_probes
+
+    def __call__(self, model: nn.Module, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        l1, l2, l3, l4 = self.lambdas
+        x, y = batch["x"], batch["y"]
+        if self.classes is not None:   # row-wise model: select D1 rows first (same loss, half the work)
+            rows = torch.isin(y, torch.as_tensor(self.classes, device=y.device))
+            x, y = x[rows], y[rows]
+        out: dict[str, Tensor] = {}
+        logits, yy, _ = masked_logits(model(x), y, self.classes)
+        ce = F.cross_entropy(logits, yy)
+        out["ce"] = l1 * ce
+        if l2 > 0:
+            out["block"] = l2 * block_distance(model, self.teacher)
+        if l3 > 0:
+            xi = (torch.rand(x.shape, device=x.device) - 0.5) * self.noise_eps
+            noisy, yn, _ = masked_logits(model(x + xi), y, self.classes)
+            out["noisy_ce"] = l3 * F.cross_entropy(noisy, yn)
+        if l4 > 0:
+            params = [p for p in model.parameters() if p.requires_grad]
+            tr = hutchinson_trace(ce, params, self.n_probes, create_graph=True)
+            out["hessian"] = l4 * tr.abs() / self.hessian_scale
+        return out

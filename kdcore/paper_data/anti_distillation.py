@@ -1,0 +1,41 @@
+"""Anti-distillation (Petrushina, Grabovoy, Bakhteev & Strijov 2022): final paper, Table 1.
+
+Fully connected networks on Fashion-MNIST, teacher hidden [128, 64, 32] trained on classes
+0-4, student hidden [256, 128, 64] trained on all 10 classes; mean ± std over 10 runs,
+last epoch; FGSM accuracy at ε = 0.018 and accuracy with Gaussian parameter noise of std
+ε = 0.09. The "AD, all λ" row was produced with Optuna's parameter importances as λ
+(their code), see ``shared/PAPERS.md`` section 2.
+"""
+
+from . import PaperNumber
+
+CHAPTER = "anti_distillation"
+_SRC = ("Petrushina et al. 2022, final paper Table 1 (intsystems/2022-Project-97, "
+        "paper/Petrushina2022AntiDistillation.tex)")
+
+# row name -> (accuracy, std), (FGSM ε=0.018, std), (parameter noise ε=0.09, std)
+TABLE1 = {
+    "Xavier": ((0.68, 0.08), (0.42, 0.04), (0.58, 0.06)),
+    "Zero pad": ((0.86, 0.02), (0.50, 0.01), (0.71, 0.03)),
+    "Uniform pad": ((0.85, 0.04), (0.52, 0.03), (0.73, 0.03)),
+    "Transfer": ((0.74, 0.09), (0.50, 0.06), (0.53, 0.05)),
+    "Net2Net": ((0.85, 0.04), (0.51, 0.02), (0.70, 0.03)),
+    "With data noise": ((0.81, 0.07), (0.51, 0.03), (0.70, 0.05)),
+    "AD, λ4=0": ((0.86, 0.05), (0.53, 0.03), (0.73, 0.04)),
+    "AD, all λ (code's λ)": ((0.86, 0.05), (0.57, 0.03), (0.67, 0.03)),
+}
+METRICS = ("accuracy", "FGSM ε=0.018", "param noise ε=0.09")
+
+
+def fc_setting(row: str, faithful: bool = True) -> str:
+    """The run-record setting name of a Table 1 row (paper numbers join the faithful one)."""
+    return f"FC {'faithful' if faithful else 'corrected'}: {row}"
+
+
+NUMBERS = [
+    PaperNumber(CHAPTER, fc_setting(row), metric, value, std, _SRC,
+                "their code: ReLU on the logits, no shuffling; 'Xavier' = PyTorch default init"
+                + ("; λ = Optuna importances (0.362, 0.245, 0.217, 0.176)" if "code" in row else ""))
+    for row, values in TABLE1.items()
+    for metric, (value, std) in zip(METRICS, values)
+]
