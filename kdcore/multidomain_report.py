@@ -47,6 +47,8 @@ def paper_vs_ours(records: list[dict], continued_suffix: str, digits: int = 3) -
 
     rows = []
     for p in NUMBERS:
+        if p.setting.endswith(continued_suffix):
+            continue  # shown in the "no re-init" column of the base setting's row
         d = 1 if p.metric == "mse" else digits
         rows.append({"setting": p.setting, "metric": p.metric, "paper": format_mean_std(p.value, p.std, d),
                      "ours (re-init)": fmt((p.setting, p.metric), d),
@@ -67,3 +69,17 @@ def phi_gallery(images: torch.Tensor, vae, noise_std: float = 0.1, seed: int = 0
             "dilation φ (24×24)": DilatedConv()(images).view(n, 24, 24),
             "VAE φ → MNIST": vae.translate(flat, "mnist").view(n, 28, 28),
             "VAE → FMNIST (reconstruction)": vae.translate(flat, "fmnist").view(n, 28, 28)}
+
+
+def accuracy_gains(records: list[dict], base: str, settings: list[str], continued_suffix: str) -> pd.DataFrame:
+    """Accuracy of each setting minus that of ``base``, in points (x100): ours with
+    re-initialised students, ours with the thesis code's continued attempts, the thesis."""
+    s = summary(records).set_index("setting")["accuracy_mean"]
+    paper = {p.setting: p.value for p in NUMBERS if p.metric == "accuracy"}
+
+    def gain(table, name, suffix=""):
+        a, b = table.get(name + suffix), table.get(base + suffix)
+        return float("nan") if a is None or b is None else 100 * (a - b)
+
+    return pd.DataFrame([{"setting": k, "ours (re-init)": gain(s, k), "ours (thesis code: no re-init)":
+                          gain(s, k, continued_suffix), "thesis": gain(paper, k)} for k in settings])

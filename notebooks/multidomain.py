@@ -91,7 +91,7 @@ from kdcore.losses.multidomain import multidomain_ce
 from kdcore.mappings import DilatedConv
 from kdcore.models import MLP, weight_count
 from kdcore.multidomain_data import BIKE_READINGS, label_histogram, load_bike_splits
-from kdcore.multidomain_report import curves, paper_vs_ours, phi_gallery, summary
+from kdcore.multidomain_report import accuracy_gains, curves, paper_vs_ours, phi_gallery, summary
 from kdcore.results import RunStore, comparison_table
 
 torch.set_num_threads(1)
@@ -175,6 +175,11 @@ main = [r for r in cls if ch.CONTINUED not in r["setting"]]
 show_table(summary(main), caption=f"Students, mean and std over {len(cfg.seeds)} seeds (profile: {cfg.profile})")
 
 # %%
+small_settings = [k for k in ch.SETTINGS if k.startswith(("Small", "MNIST", "Generated")) and k != "Small, no teacher"]
+show_table(accuracy_gains(cls, "Small, no teacher", small_settings, ch.CONTINUED), digits=2,
+           caption=f"Accuracy gain over 'Small, no teacher', in points (profile: {cfg.profile})")
+
+# %%
 cv = curves(main)
 small = cv[~cv.setting.str.startswith("full")]
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
@@ -250,24 +255,33 @@ print(f"{len(full)} rows in `python -m kdcore.results --chapter {ch.CHAPTER}` fo
 # ## What differed from the paper
 #
 # - **Re-initialisation.** The thesis' "5 attempts" continued training one student, so its
-#   spreads mix seeds with extra epochs (its integral criterion std of ~1.5 comes from the
-#   later attempts' lower curves). Our main numbers re-initialise the student per seed;
-#   the continued variant is shown beside them.
+#   attempts 2-5 start from a trained network: its means and spreads mix seeds with extra
+#   epochs, and its integral criterion is small with a large std (the later attempts'
+#   curves start low, see the re-init figure). Our main numbers re-initialise the student
+#   per seed; with the thesis code's continued attempts we land close to the thesis table
+#   (last column of the table above), which suggests the rest of the setup matches. In the
+#   paper-profile run, re-initialised students gain less from a teacher than the thesis
+#   reports (gains table): the Fashion-MNIST teachers (identity, noise, dilation φ) help by
+#   about the same amount. The MNIST teacher with the VAE φ does not help in our runs, with
+#   either variant, unlike in the thesis (our VAE, trained as described, may differ from
+#   theirs); it still beats the MNIST teacher without φ by a wide margin.
 # - **Unstated details, our readings (guesses):** the "full FMNIST" settings train teacher
 #   and student on the whole 60,000-image training set; the noise and dilation teachers are
 #   trained on φ(FMNIST-Big); the GeneratedMNIST teacher is trained on 60/70 of 70 VAE
 #   translations of each FMNIST-Small image (one version of the thesis code repeats *one*
-#   translation 70 times; we draw 70) and then labels the student's images through the VAE φ.
+#   translation 70 times; we draw 70) and labels the student's images through the VAE φ.
 #   The noise σ is 0.1 (one code version uses 0.08). The VAE keeps the thesis' loss, one
 #   ELBO per decoder, i.e. the KL term counted twice.
 # - **Regression.** The paper gives neither features, preprocessing, λ nor the student's
-#   training length. With the classification student's schedule (20 epochs × 3 steps,
-#   Adam 1e-3) the regression student barely leaves its initial near-zero output; we train
-#   it 200 epochs with Adam 1e-2 (teacher: 20 epochs, Adam 1e-3, as in the thesis) and use
-#   the thesis loss (λ = 0.5, ×2). Features are standardised over all rows of `hour.csv`
-#   (label-free). The paper's Table 5 labels student and teacher data "Reg-Train"; we follow
-#   its text (teacher on the 8,700 Big rows, student on the 300 Small rows).
+#   training length. With the classification student's schedule (20 epochs of 3 steps,
+#   Adam 1e-3) the regression student is still near its initial output (see the first 20
+#   epochs of the Figure 1 curves), so we train it 200 epochs with Adam 1e-2 (our choice;
+#   teacher: 20 epochs, Adam 1e-3, as in the thesis) with the thesis loss (λ = 0.5, ×2).
+#   Features are standardised over all rows of `hour.csv` (label-free). The paper's Table 5
+#   labels both student and teacher data "Reg-Train"; we follow its text (teacher on the
+#   8,700 Big rows, student on the 300 Small rows).
 # - **Leak.** With `casual` and `registered` among the inputs the target is their sum; we
-#   report that reading only to show what it would give. Its MSE is far below the paper's,
-#   which suggests (but does not prove) that the paper did not use those two columns.
+#   report that reading only to show what it gives. Its MSE is far below the paper's, which
+#   suggests (but does not prove) that the paper did not use those two columns.
+# - **Sweeps** (λ, T) are ours; the paper fixes neither beyond the thesis' defaults.
 # - **Smoke profile** numbers (small subsets, 1-3 epochs) only check that the pipeline runs.

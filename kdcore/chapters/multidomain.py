@@ -18,6 +18,7 @@ from ..integral import integral_criterion
 from ..losses.multidomain import MultiDomainKD
 from ..mappings import Composed, DilatedConv, GaussianNoise, IdentityMap, VAEMap
 from ..models import MLP
+from ..paper_data.multidomain import CONTINUED_SUFFIX
 from ..multidomain_data import ImageDomains, generated_mnist, load_bike_splits, load_image_domains
 from ..results import RunStore
 from ..train import TrainConfig, cache_outputs, fit, seed_everything
@@ -28,7 +29,7 @@ TEACHER_SIZES = [784, 256, 128, 64, 64, 10]
 STUDENT_SIZES = [784, 64, 10]
 REG_TEACHER_SIZES = [15, 256, 128, 64, 64, 1]
 REG_STUDENT_SIZES = [15, 32, 1]
-CONTINUED = " [thesis code: no re-init]"
+CONTINUED = CONTINUED_SUFFIX  # setting-name suffix of the thesis code's continued attempts
 
 
 @dataclass
