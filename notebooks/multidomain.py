@@ -145,7 +145,6 @@ for r, (name, imgs) in enumerate(gallery.items()):
     axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
 fig.suptitle(f"What each φ does to six FMNIST-Small images (profile: {cfg.profile})", fontsize=10)
 plt.tight_layout()
-elbo = pd.DataFrame(vae_rec["history"]["train_parts"]).assign(epoch=lambda d: d.index + 1)
 print("VAE −ELBO per epoch (nats per pair):", [round(v, 1) for v in vae_rec["history"]["train_loss"]])
 
 # %% [markdown]
