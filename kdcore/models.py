@@ -49,12 +49,16 @@ class MLP(FeatureModel):
         activation: module factory applied after every hidden layer (ReLU in all papers).
         final_activation: optional module applied to the logits. ``nn.ReLU`` reproduces
             the anti-distillation authors' code, which had a ReLU on its output layer.
+        dropout: dropout probability after every hidden activation (Hinton et al. 2015
+            trained their MNIST teacher with dropout; 0 disables it).
+        input_dropout: dropout probability on the inputs (0.2 in Hinton's MNIST nets).
 
     Features: ``fc1 .. fc{k}`` (hidden activations, ``(B, h_i)``) and ``logits`` ``(B, d_out)``.
     """
 
     def __init__(self, sizes: Sequence[int], activation: Callable[[], nn.Module] = nn.ReLU,
-                 final_activation: Callable[[], nn.Module] | None = None) -> None:
+                 final_activation: Callable[[], nn.Module] | None = None, dropout: float = 0.0,
+                 input_dropout: float = 0.0) -> None:
         super().__init__()
         if len(sizes) < 2 or any(int(s) < 1 for s in sizes):
             raise ValueError(f"parameter 'sizes' = {list(sizes)} must list >= 2 positive sizes")
@@ -62,15 +66,19 @@ class MLP(FeatureModel):
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(self.sizes[:-1], self.sizes[1:]))
         self.act = activation()
         self.final_act = final_activation() if final_activation is not None else None
+        # Identity when p = 0, so plain MLPs have no dropout modules in their state.
+        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.drop_in = nn.Dropout(input_dropout) if input_dropout > 0 else nn.Identity()
 
     def features(self, x: Tensor) -> "OrderedDict[str, Tensor]":
         out: OrderedDict[str, Tensor] = OrderedDict()
-        h = x.flatten(1)
+        h = self.drop_in(x.flatten(1))
         for i, layer in enumerate(self.layers):
             h = layer(h)
             if i < len(self.layers) - 1:
                 h = self.act(h)
                 out[f"fc{i + 1}"] = h
+                h = self.drop(h)
         if self.final_act is not None:
             h = self.final_act(h)
         out["logits"] = h
