@@ -26,6 +26,7 @@ import re
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -205,6 +206,25 @@ def format_mean_std(mean: float, std: float | None, digits: int = 4) -> str:
     return f"{_fmt(mean, digits)} ± {_fmt(std, digits)}"
 
 
+def _latest_per_seed(records: list[dict]) -> list[dict]:
+    """One record per (chapter, setting, profile, seed): the newest.
+
+    A setting re-run with other parameters (e.g. a retrained teacher) leaves the older
+    record on disk; it must not be averaged with the new one. Superseded records are
+    reported so they can be deleted.
+    """
+    latest: dict[tuple, dict] = {}
+    for rec in records:
+        k = (rec["chapter"], rec["setting"], rec["profile"], rec["seed"])
+        if k not in latest or rec["created"] > latest[k]["created"]:
+            if k in latest:
+                warnings.warn(f"run record {latest[k]['key']} of {k} is superseded by {rec['key']}", stacklevel=3)
+            latest[k] = rec
+        else:
+            warnings.warn(f"run record {rec['key']} of {k} is superseded by {latest[k]['key']}", stacklevel=3)
+    return list(latest.values())
+
+
 def comparison_table(chapter: str | None = None, root: Path | str | None = None) -> pd.DataFrame:
     """The paper-vs-ours table: one row per (chapter, setting, metric, profile).
 
@@ -213,7 +233,7 @@ def comparison_table(chapter: str | None = None, root: Path | str | None = None)
     appear with ``ours`` empty, so what is missing is visible.
     """
     rows: dict[tuple, dict] = {}
-    for rec in RunStore(root).records(chapter):
+    for rec in _latest_per_seed(RunStore(root).records(chapter)):
         for metric, value in rec["metrics"].items():
             k = (rec["chapter"], rec["setting"], metric, rec["profile"])
             rows.setdefault(k, {"values": []})["values"].append(value)

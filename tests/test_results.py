@@ -87,3 +87,15 @@ def test_paper_numbers_have_sources():
     keys = [(n.chapter, n.setting, n.metric) for n in nums]
     assert len(keys) == len(set(keys)), "a paper number is listed twice"
     json.dumps([n.__dict__ for n in nums])
+
+
+def test_a_superseded_record_of_the_same_seed_is_not_averaged(tmp_path):
+    store = RunStore(tmp_path)
+    store.run("ch", "s", 0, {"teacher": "old"}, "paper", lambda: {"metrics": {"acc": 0.1}})
+    import time
+
+    time.sleep(1.1)  # records are timestamped to the second
+    store.run("ch", "s", 0, {"teacher": "new"}, "paper", lambda: {"metrics": {"acc": 0.9}})
+    with pytest.warns(UserWarning, match="superseded"):
+        df = comparison_table("ch", tmp_path)
+    assert df.iloc[0].ours == pytest.approx(0.9) and df.iloc[0].n_runs == 1
