@@ -23,3 +23,16 @@ def show_table(df: pd.DataFrame, caption: str = "", digits: int = 4) -> None:
     if caption:
         styler = styler.set_caption(caption)
     display(styler)
+
+
+def show_comparison(df: pd.DataFrame, caption: str = "") -> None:
+    """Display a :func:`kdcore.results.comparison_table` (one chapter) for readers."""
+    from IPython.display import display
+
+    from .results import readable_table
+
+    table = readable_table(df, chapter_column=False)
+    styler = table.style.hide(axis="index").set_properties(**{"text-align": "left"})
+    if caption:
+        styler = styler.set_caption(caption)
+    display(styler)

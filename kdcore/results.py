@@ -35,7 +35,7 @@ import pandas as pd
 
 from .paper_data import PaperNumber, all_paper_numbers
 
-__all__ = ["RunStore", "results_root", "comparison_table", "PaperNumber", "format_mean_std"]
+__all__ = ["RunStore", "results_root", "comparison_table", "readable_table", "PaperNumber", "format_mean_std"]
 
 SCHEMA = 1
 TABLE_COLUMNS = ["chapter", "setting", "metric", "paper", "ours", "ours_std", "delta", "n_runs", "profile"]
@@ -192,9 +192,9 @@ class RunStore:
 
 
 def _fmt(x: float, digits: int = 4) -> str:
-    """Numbers as a reader wants them: counts and large values with one decimal, the rest
-    with ``digits`` decimals."""
-    return f"{x:.1f}" if abs(x) >= 100 else f"{x:.{digits}f}"
+    """Numbers as a reader wants them: counts and values of 10 or more with one decimal,
+    the rest (accuracies, losses) with ``digits`` decimals."""
+    return f"{x:.1f}" if abs(x) >= 10 else f"{x:.{digits}f}"
 
 
 def format_mean_std(mean: float, std: float | None, digits: int = 4) -> str:
@@ -259,14 +259,26 @@ def comparison_table(chapter: str | None = None, root: Path | str | None = None)
     return df.sort_values(["chapter", "_o", "setting", "metric", "profile"], kind="stable").drop(columns="_o").reset_index(drop=True)
 
 
+def readable_table(df: pd.DataFrame, chapter_column: bool = True) -> pd.DataFrame:
+    """The comparison table as strings for readers: ``ours`` as "mean ± std", Δ signed,
+    missing values as "—"."""
+    out = pd.DataFrame({
+        "chapter": df.chapter,
+        "setting": df.setting,
+        "metric": df.metric,
+        "paper": ["—" if p != p else _fmt(p) for p in df.paper],
+        "ours (mean ± std)": [format_mean_std(m, s) for m, s in zip(df.ours, df.ours_std)],
+        "Δ": ["—" if d != d else ("+" if d >= 0 else "") + _fmt(d) for d in df.delta],
+        "runs": df.n_runs.astype(int),
+        "profile": [p or "—" for p in df.profile],
+    })
+    return out if chapter_column else out.drop(columns="chapter")
+
+
 def _markdown(df: pd.DataFrame) -> str:
-    lines = ["| chapter | setting | metric | paper | ours (mean ± std) | Δ | runs | profile |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in df.itertuples():
-        paper = "—" if r.paper != r.paper else _fmt(r.paper)
-        delta = "—" if r.delta != r.delta else ("+" if r.delta >= 0 else "") + _fmt(r.delta)
-        lines.append(f"| {r.chapter} | {r.setting} | {r.metric} | {paper} | "
-                     f"{format_mean_std(r.ours, r.ours_std, 4)} | {delta} | {r.n_runs} | {r.profile or '—'} |")
+    table = readable_table(df)
+    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]
     return "\n".join(lines)
 
 
