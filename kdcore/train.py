@@ -141,9 +141,11 @@ def iterate_batches(split: Split, batch_size: int, order: Tensor | None = None,
     order = torch.arange(n, device=split.y.device) if order is None else order
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
-        batch = {"x": _to_input(split, split.x[idx], channels_last), "y": split.y[idx], "index": idx}
+        # index_select is several times faster than x[idx] for row gathers on CPU.
+        batch = {"x": _to_input(split, split.x.index_select(0, idx), channels_last),
+                 "y": split.y.index_select(0, idx), "index": idx}
         for k, v in split.extras.items():
-            batch[k] = v[idx]
+            batch[k] = v.index_select(0, idx)
         yield batch
 
 

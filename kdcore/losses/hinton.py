@@ -16,6 +16,8 @@ their gradients are identical; KL is reported because it is zero when the studen
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -23,19 +25,27 @@ from torch import Tensor, nn
 from ..config import check_range
 
 
-def ensemble_probs(teacher_logits: Tensor, temperature: float) -> Tensor:
-    """Soft targets of a teacher or an ensemble of teachers.
+def ensemble_log_probs(teacher_logits: Tensor, temperature: float) -> Tensor:
+    """Log soft targets of a teacher or an ensemble of teachers.
 
     Args:
         teacher_logits: ``(B, C)`` for one teacher or ``(B, M, C)`` for ``M`` members.
         temperature: ``T > 0``.
 
     Returns:
-        ``(B, C)`` probabilities; for an ensemble, the average of the members' softened
-        distributions (Hinton et al. 2015, section 1: "the arithmetic mean").
+        ``(B, C)`` log-probabilities; for an ensemble, the log of the average of the
+        members' softened distributions (Hinton et al. 2015, section 1: "the arithmetic
+        mean"), computed as a logsumexp so it stays finite when a member saturates.
     """
-    probs = torch.softmax(teacher_logits.float() / temperature, dim=-1)
-    return probs.mean(dim=1) if probs.dim() == 3 else probs
+    log_q = F.log_softmax(teacher_logits.float() / temperature, dim=-1)
+    if log_q.dim() == 3:
+        log_q = torch.logsumexp(log_q, dim=1) - math.log(log_q.shape[1])
+    return log_q
+
+
+def ensemble_probs(teacher_logits: Tensor, temperature: float) -> Tensor:
+    """Soft targets ``(B, C)``: ``exp`` of :func:`ensemble_log_probs`."""
+    return ensemble_log_probs(teacher_logits, temperature).exp()
 
 
 def soft_cross_entropy(student_logits: Tensor, teacher_probs: Tensor, temperature: float = 1.0) -> Tensor:
@@ -59,10 +69,10 @@ def kd_loss(student_logits: Tensor, teacher_logits: Tensor, labels: Tensor | Non
         ``{"soft": alpha * T^2 * KL(p(v,T) || p(z,T)), "hard": (1-alpha) * CE(y, p(z,1))}``,
         each a batch mean; ``"hard"`` is omitted when ``alpha == 1``.
     """
-    q = ensemble_probs(teacher_logits, temperature)
+    log_q = ensemble_log_probs(teacher_logits, temperature)
     log_p = F.log_softmax(student_logits.float() / temperature, dim=-1)
-    # KL(q || p) = sum q (log q - log p); xlogy gives 0 * log 0 = 0 for saturated teachers.
-    kl = (torch.xlogy(q, q) - q * log_p).sum(-1).mean()
+    # KL(q || p) = sum q (log q - log p), one fused op (arguments: student, then teacher).
+    kl = F.kl_div(log_p, log_q, reduction="batchmean", log_target=True)
     out = {"soft": alpha * temperature ** 2 * kl}
     if alpha < 1:
         if labels is None:
