@@ -1,7 +1,7 @@
 """Growth operators φ for single layers: a trained teacher layer into a larger student layer.
 
-Petrushina, Grabovoy, Bakhteev & Strijov (2022), "Anti-distillation: knowledge transfer
-from a simple model to a complex one" (MIPT; intsystems/2022-Project-97): the student is
+Petrushina, Bakhteev, Grabovoy & Strijov (2022), "Anti-Distillation: Knowledge Transfer
+from a Simple Model to the Complex One" (MIPT; intsystems/2022-Project-97): the student is
 initialised as ``u_1 = φ(w*)`` from the teacher's trained weights ``w*``.
 
 Every operator is described by a :class:`UnitMap` per grown axis: student unit ``j``

@@ -1,6 +1,6 @@
 """Chapter "Anti-distillation": config and the Table 1 runners (fully connected, Fashion-MNIST).
 
-Petrushina, Grabovoy, Bakhteev & Strijov (2022). Teacher: MLP 784-128-64-32-10 trained on
+Petrushina, Bakhteev, Grabovoy & Strijov (2022). Teacher: MLP 784-128-64-32-10 trained on
 classes 0-4 (D1, multiplicative class mask), student: MLP 784-256-128-64-10 trained on all
 10 classes (D2), initialised by φ (zero / uniform pad, Net2Net), by transfer, by default
 init, or by default init plus anti-distillation (AD) pre-training on D1. The *faithful*

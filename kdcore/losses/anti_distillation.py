@@ -1,5 +1,5 @@
-"""Anti-distillation objectives: Petrushina, Grabovoy, Bakhteev & Strijov (2022),
-"Anti-distillation: knowledge transfer from a simple model to a complex one", MIPT
+"""Anti-distillation objectives: Petrushina, Bakhteev, Grabovoy & Strijov (2022),
+"Anti-Distillation: Knowledge Transfer from a Simple Model to the Complex One", MIPT
 (final paper: intsystems/2022-Project-97, ``paper/Petrushina2022AntiDistillation.tex``).
 
 Before training on the harder task D2, the student is optimised on the teacher's task D1

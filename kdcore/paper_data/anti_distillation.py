@@ -1,4 +1,4 @@
-"""Anti-distillation (Petrushina, Grabovoy, Bakhteev & Strijov 2022): final paper, Table 1.
+"""Anti-distillation (Petrushina, Bakhteev, Grabovoy & Strijov 2022): final paper, Table 1.
 
 Fully connected networks on Fashion-MNIST, teacher hidden [128, 64, 32] trained on classes
 0-4, student hidden [256, 128, 64] trained on all 10 classes; mean ± std over 10 runs,
