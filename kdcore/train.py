@@ -13,6 +13,8 @@ upper-level hypergradient step). The loop:
 
 from __future__ import annotations
 
+import functools
+import operator
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -235,7 +237,7 @@ def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.bf16):
                 parts = objective(model, batch)
             values = list(parts.values())
-            loss = values[0] if len(values) == 1 else sum(values)
+            loss = functools.reduce(operator.add, values)  # no "0 + ..." op, unlike sum()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
