@@ -276,10 +276,16 @@ def readable_table(df: pd.DataFrame, chapter_column: bool = True) -> pd.DataFram
 
 
 def _markdown(df: pd.DataFrame) -> str:
-    table = readable_table(df)
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join(lines)
+    """One section per chapter (``## <chapter>``) holding its table, for the book's page."""
+    parts = []
+    for chapter, sub in df.groupby("chapter", sort=False):
+        table = readable_table(sub, chapter_column=False)
+        # Non-breaking spaces keep "mean ± std" on one line in narrow columns.
+        table["ours (mean ± std)"] = table["ours (mean ± std)"].str.replace(" ± ", "\u00a0±\u00a0")
+        lines = [f"## {chapter}", "", "| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+        lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
