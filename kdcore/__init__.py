@@ -1,14 +1,18 @@
 """kdcore: the small library behind the knowledge-distillation book.
 
-Modules, each holding one concern:
+Three layers; imports point down only (``tests/test_layout.py`` checks it):
 
-- :mod:`kdcore.data`     datasets as tensors, deterministic splits, one clear error for missing data
-- :mod:`kdcore.models`   MLP, ConvTiny, ConvVeryTiny, pre-activation ResNet10/18 with named features
-- :mod:`kdcore.train`    one generic ``fit`` / ``evaluate`` and the ``History`` they return
-- :mod:`kdcore.losses`   one paper's losses per file (Hinton KD, ...)
-- :mod:`kdcore.obd`      Hessian diagonal (exact and Hutchinson), Optimal Brain Damage pruning
-- :mod:`kdcore.results`  run records, paper numbers, the paper-vs-ours table
-- :mod:`kdcore.config`   validation helpers shared by the typed configs
+- core, used by every chapter: :mod:`~kdcore.data` (datasets as tensors, splits; the CIFAR
+  mirror reader in :mod:`~kdcore.cifar_mirror`), :mod:`~kdcore.models` (models with named
+  features), :mod:`~kdcore.train` (one generic ``fit``), :mod:`~kdcore.results` (run
+  records, the paper-vs-ours table), :mod:`~kdcore.config`, :mod:`~kdcore.display`,
+  :mod:`~kdcore.reproduce`, :mod:`~kdcore.bench`;
+- methods, usable without the book: :mod:`~kdcore.losses` (one objective per method),
+  :mod:`~kdcore.growth` (growing a trained model), :mod:`~kdcore.mappings` (domain maps,
+  the VAE), :mod:`~kdcore.obd` (Hessian diagonal and OBD saliency),
+  :mod:`~kdcore.robustness` (FGSM, parameter noise);
+- chapters: :mod:`kdcore.chapters.<name>` holds what only one paper needs (config and
+  runners, data splits, report helpers, its paper numbers in ``paper.py``).
 """
 
 __version__ = "0.1.0"

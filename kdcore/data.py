@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from . import cifar_mirror
 from .config import check_choice
 
 __all__ = [
@@ -234,9 +235,8 @@ def load_fashion_mnist(train: bool = True, root: Path | None = None) -> Split:
 # --------------------------------------------------------------------------------------
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
-                   "dog", "frog", "horse", "ship", "truck")
-CIFAR_TEST_SETS = ("jpeg_q75", "exact_1k")
+CIFAR10_CLASSES = cifar_mirror.CLASSES
+CIFAR_TEST_SETS = cifar_mirror.TEST_SETS
 
 
 def _cifar_split(x_nhwc: np.ndarray, y: np.ndarray, description: str) -> Split:
@@ -246,46 +246,20 @@ def _cifar_split(x_nhwc: np.ndarray, y: np.ndarray, description: str) -> Split:
 
 
 def _load_cifar_mirror(root: Path, train: bool, test_set: str) -> Split:
-    """Read the offline mirror (see shared/data/README.md, CIFAR-10 section)."""
-    png_dir = root / "cifar10" / "convnetjs_png"
-    cache = root / "cifar10" / f"kdcore_cache_{'train' if train else 'test_' + test_set}.pt"
-    if cache.exists():
-        blob = torch.load(cache)
-        return Split(blob["x"], blob["y"], ImagePrep(CIFAR10_MEAN, CIFAR10_STD),
-                     description=blob["description"])
+    """The offline mirror (see :mod:`kdcore.cifar_mirror`), checksummed, as a Split."""
     if train or test_set == "exact_1k":
-        from PIL import Image
-
         verify_file(root, "cifar10/convnetjs_png/labels.txt")
-        labels = np.loadtxt(png_dir / "labels.txt", dtype=np.int64)
-        batches = range(50) if train else [50]
-        x = np.concatenate([np.asarray(Image.open(png_dir / f"cifar10_batch_{b}.png").convert("RGB"))
-                            .reshape(1000, 32, 32, 3) for b in batches])
-        y = labels[:50000] if train else labels[50000:]
-        desc = "CIFAR-10 train (exact)" if train else "CIFAR-10 test, first 1000 images (exact)"
     else:
-        import tarfile
-
-        from PIL import Image
-
         rel = "cifar10/jpeg_q75/cifar10_test_jpeg_q75.tar.gz"
         if not (root / rel).exists():
             raise DataError(f"dataset CIFAR-10 test (JPEG q75) not found: looked for {root / rel}. "
                             f"{_HOW_TO_GET}")
         verify_file(root, rel)
-        xs, ys = [], []
-        with tarfile.open(root / rel) as tf:
-            for m in sorted(tf.getmembers(), key=lambda m: m.name):
-                if m.name.endswith(".jpg"):
-                    xs.append(np.asarray(Image.open(tf.extractfile(m)).convert("RGB")))
-                    ys.append(CIFAR10_CLASSES.index(m.name.split("/")[1]))
-        x, y = np.stack(xs), np.asarray(ys)
-        desc = "CIFAR-10 test (JPEG q75)"
-    split = _cifar_split(x, y, desc)
-    tmp = cache.with_suffix(".tmp")
-    torch.save({"x": split.x, "y": split.y, "description": desc}, tmp)
-    os.replace(tmp, cache)
-    return split
+    try:
+        x, y, desc = cifar_mirror.read(root, train, test_set)
+    except cifar_mirror.MirrorError as err:
+        raise DataError(f"{err}. Copy the file again from shared/data/cifar10.") from err
+    return _cifar_split(x, y, desc)
 
 
 def load_cifar10(train: bool = True, root: Path | None = None, test_set: str = "jpeg_q75") -> Split:

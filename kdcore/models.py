@@ -13,7 +13,9 @@ Architectures follow the papers' code (see ``shared/PAPERS.md``):
   (Oleinik et al., intsystems/2023-Project-115, ``code/cifar_tiny.py``);
 - :func:`resnet10` / :func:`resnet18`: pre-activation ResNet (He et al. 2016) with blocks
   [1,1,1,1] / [2,2,2,2], widths 64-128-256-512, a 3x3 stem without max-pool and a 4x4
-  average pool (same repository, ``code/resnet.py``).
+  average pool (same repository, ``code/resnet.py``);
+- :class:`LSTMClassifier`: a one-layer LSTM reading images row by row (the LSTM growth
+  experiment the anti-distillation draft promised).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-__all__ = ["MLP", "ConvTiny", "ConvVeryTiny", "PreActResNet", "resnet10", "resnet18",
+__all__ = ["MLP", "ConvTiny", "ConvVeryTiny", "PreActResNet", "resnet10", "resnet18", "LSTMClassifier",
            "weight_count", "parameter_count", "build_model", "MODELS"]
 
 Features = "OrderedDict[str, Tensor]"
@@ -187,6 +189,29 @@ def resnet10(n_classes: int = 10) -> PreActResNet:
 def resnet18(n_classes: int = 10) -> PreActResNet:
     """Pre-activation ResNet18, blocks [2, 2, 2, 2]."""
     return PreActResNet((2, 2, 2, 2), n_classes)
+
+
+class LSTMClassifier(FeatureModel):
+    """``nn.LSTM(input_size, hidden_size)`` over rows, then ``nn.Linear(hidden_size, n_classes)``.
+
+    A ``(B, 1, 28, 28)`` image (or any ``(B, T, D)`` tensor) is read as a sequence of
+    ``T = 28`` rows of ``D = 28`` pixels; the last hidden state goes to the linear head.
+    Features: ``"hidden"`` ``(B, H)`` (last hidden state) and ``"logits"`` ``(B, C)``.
+    """
+
+    def __init__(self, input_size: int = 28, hidden_size: int = 32, n_classes: int = 10) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, n_classes)
+
+    def features(self, x: Tensor) -> "OrderedDict[str, Tensor]":
+        if x.dim() == 4:  # (B, 1, H, W) image -> (B, H, W) sequence of rows
+            x = x.flatten(1, 2) if x.shape[1] != 1 else x.squeeze(1)
+        _, (h, _) = self.lstm(x)
+        out: OrderedDict[str, Tensor] = OrderedDict()
+        out["hidden"] = h[-1]
+        out["logits"] = self.head(h[-1])
+        return out
 
 
 MODELS: dict[str, Callable[..., nn.Module]] = {

@@ -94,15 +94,13 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from kdcore import growth_experiments as gx
 from kdcore.chapters import anti_distillation as ch
+from kdcore.chapters.anti_distillation import experiments as gx
 from kdcore.display import show_source, show_table
-from kdcore.growth_layers import grow_weight
-from kdcore.growth_models import grow
+from kdcore.growth import grow, grow_weight
 from kdcore.losses.anti_distillation import AntiDistillation
-from kdcore.models import MLP, ConvTiny, ConvVeryTiny, parameter_count
+from kdcore.models import MLP, ConvTiny, ConvVeryTiny, LSTMClassifier, parameter_count
 from kdcore.results import RunStore, comparison_table
-from kdcore.sequence_models import LSTMClassifier
 
 torch.set_num_threads(1)
 cfg = ch.AntiDistillationConfig.from_namespace(globals())   # validates every parameter first
@@ -270,11 +268,10 @@ for name, recs in growth.items():
 # the paper reports mean ± std over 10 runs). Settings without a paper number are ours.
 
 # %%
-from kdcore.paper_data.anti_distillation import NUMBERS
 
-table = comparison_table(ch.CHAPTER)
+table = comparison_table(ch.CHAPTER, paper_numbers=ch.NUMBERS)
 table = table[(table.profile == cfg.profile) & table.setting.str.startswith("FC faithful")]
-paper_std = {(p.setting, p.metric): p.std for p in NUMBERS}
+paper_std = {(p.setting, p.metric): p.std for p in ch.NUMBERS}
 table.insert(4, "paper_std", [paper_std.get((s, m), float("nan")) for s, m in zip(table.setting, table.metric)])
 show_table(table.drop(columns="chapter"), caption=f"Anti-distillation Table 1: paper vs ours (profile: {cfg.profile})",
            digits=3)

@@ -233,7 +233,7 @@ print({k: round(v, 4) for k, v in obd_rec["metrics"].items()})
 # ours are means over seeds from the run records of this profile.
 
 # %%
-table = comparison_table(ch.CHAPTER)
+table = comparison_table(ch.CHAPTER, paper_numbers=ch.NUMBERS)
 table = table[((table.profile == cfg.profile) | (table.n_runs == 0)) & (table.metric == "test_errors")]
 show_comparison(table, caption=f"MNIST test errors out of 10,000: Hinton et al. vs ours (profile: {cfg.profile})")
 

@@ -90,8 +90,8 @@ from kdcore.display import show_source, show_table
 from kdcore.losses.multidomain import multidomain_ce
 from kdcore.mappings import DilatedConv
 from kdcore.models import MLP, weight_count
-from kdcore.multidomain_data import BIKE_READINGS, label_histogram, load_bike_splits
-from kdcore.multidomain_report import accuracy_gains, curves, paper_vs_ours, phi_gallery, summary
+from kdcore.chapters.multidomain.data import BIKE_READINGS, label_histogram, load_bike_splits
+from kdcore.chapters.multidomain.report import accuracy_gains, curves, paper_vs_ours, phi_gallery, summary
 from kdcore.results import RunStore, comparison_table
 
 torch.set_num_threads(1)
@@ -246,7 +246,7 @@ table = paper_vs_ours(cls + reg, ch.CONTINUED)
 show_table(table, caption=f"Thesis table and the paper's Table 5 beside ours (profile: {cfg.profile})")
 
 # %%
-full = comparison_table(ch.CHAPTER)
+full = comparison_table(ch.CHAPTER, paper_numbers=ch.NUMBERS)
 full = full[(full.profile == cfg.profile) | (full.n_runs == 0)]
 print(f"{len(full)} rows in `python -m kdcore.results --chapter {ch.CHAPTER}` for profile {cfg.profile!r}")
 

@@ -4,10 +4,15 @@ import pytest
 import torch
 from torch import nn
 
-from kdcore.growth_layers import UnitMap, grow_conv_bn, grow_linear, identity_conv, identity_linear
-from kdcore.growth_models import freeze_body, grow, transfer
-from kdcore.models import MLP, _ConvSmall
-from kdcore.sequence_models import LSTMClassifier
+from kdcore.growth.layers import (
+    UnitMap,
+    grow_conv_bn,
+    grow_linear,
+    identity_conv,
+    identity_linear,
+)
+from kdcore.growth.models import freeze_body, grow, transfer
+from kdcore.models import MLP, LSTMClassifier, _ConvSmall
 
 torch.set_num_threads(1)
 

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from kdcore import hessian as H
-from kdcore import obd
 from kdcore.models import MLP
+from kdcore.obd import hessian as H
+from kdcore.obd import saliency as obd
 
 
 @pytest.fixture

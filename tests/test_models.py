@@ -3,7 +3,16 @@
 import pytest
 import torch
 
-from kdcore.models import MLP, ConvTiny, ConvVeryTiny, build_model, resnet10, resnet18, weight_count
+from kdcore.models import (
+    MLP,
+    ConvTiny,
+    ConvVeryTiny,
+    LSTMClassifier,
+    build_model,
+    resnet10,
+    resnet18,
+    weight_count,
+)
 
 
 @pytest.mark.parametrize("sizes,count", [
@@ -52,3 +61,11 @@ def test_build_model_names_bad_parameter():
     assert isinstance(build_model("conv_tiny"), ConvTiny)
     with pytest.raises(ValueError, match="model"):
         build_model("vgg")
+
+
+def test_lstm_classifier_reads_images_row_by_row():
+    m = LSTMClassifier(28, 16, 10)
+    x = torch.rand(3, 1, 28, 28)
+    feats = m.features(x)
+    assert list(feats) == ["hidden", "logits"] and feats["logits"].shape == (3, 10)
+    torch.testing.assert_close(m(x), m(x.squeeze(1)))

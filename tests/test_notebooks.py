@@ -2,7 +2,6 @@
 names the repository of _config.yml; reproduce stamps change with what they cover."""
 
 import re
-import shutil
 from pathlib import Path
 
 import jupytext

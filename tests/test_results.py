@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from kdcore.paper_data import PaperNumber, all_paper_numbers
-from kdcore.results import RunStore, comparison_table, main
+from kdcore.chapters import paper_numbers
+from kdcore.results import PaperNumber, RunStore, comparison_table
+from kdcore.results.__main__ import main
 
 
 def test_finished_runs_are_never_recomputed(tmp_path):
@@ -70,7 +71,7 @@ def test_comparison_table_mean_std_delta(tmp_path, monkeypatch, capsys):
     for seed, acc in enumerate([0.8, 0.9]):
         store.run("kd_overview", "student 800-800 alone", seed, {}, "paper",
                   lambda acc=acc: {"metrics": {"test_errors": 1000 * (1 - acc)}})
-    df = comparison_table("kd_overview", tmp_path)
+    df = comparison_table("kd_overview", tmp_path, paper_numbers())
     row = df[(df.setting == "student 800-800 alone") & (df.metric == "test_errors")].iloc[0]
     assert row.ours == pytest.approx(150.0) and row.ours_std == pytest.approx(70.7107, rel=1e-4)
     assert row.paper == 146 and row.delta == pytest.approx(4.0) and row.n_runs == 2 and row.profile == "paper"
@@ -82,7 +83,7 @@ def test_comparison_table_mean_std_delta(tmp_path, monkeypatch, capsys):
 
 
 def test_paper_numbers_have_sources():
-    nums = all_paper_numbers()
+    nums = paper_numbers()
     assert nums and all(isinstance(n, PaperNumber) and n.source for n in nums)
     keys = [(n.chapter, n.setting, n.metric) for n in nums]
     assert len(keys) == len(set(keys)), "a paper number is listed twice"

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from kdcore.data import make_synthetic, random_split
-from kdcore.losses import CrossEntropy, HintonKD, MSE
+from kdcore.losses import MSE, CrossEntropy, HintonKD
 from kdcore.models import MLP
 from kdcore.train import TrainConfig, cache_outputs, evaluate, fit, seed_everything
 

@@ -1,4 +1,29 @@
-"""One module per chapter: its typed config dataclass and its experiment runners.
+"""One package per paper: ``kdcore/chapters/<name>/`` holds what only that chapter needs.
 
-The notebooks stay short: they build the config from their parameters and call these.
+Each chapter package has its typed config and runners, its data splits, its report and
+table helpers, and its paper numbers as data (``paper.py`` with ``NUMBERS``). Chapters
+import the core and the methods; nothing in the core or the methods imports a chapter
+(``tests/test_layout.py`` walks the imports).
 """
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from ..results.paper import PaperNumber
+
+__all__ = ["names", "paper_numbers"]
+
+
+def names() -> list[str]:
+    """The chapter packages, in name order (each is also the notebook's name)."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.ispkg)
+
+
+def paper_numbers() -> list[PaperNumber]:
+    """Every chapter's ``paper.NUMBERS``, chapter by chapter in name order."""
+    out: list[PaperNumber] = []
+    for name in names():
+        out.extend(importlib.import_module(f"{__name__}.{name}.paper").NUMBERS)
+    return out

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import check_each, check_range
-from ..hessian import hutchinson_trace
+from ..obd.hessian import hutchinson_trace
 
 __all__ = ["masked_logits", "block_distance", "MaskedCrossEntropy", "AntiDistillation"]
 

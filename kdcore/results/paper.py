@@ -1,14 +1,12 @@
-"""Paper numbers as data, one module per chapter, each with its source.
+"""Paper numbers as data: the record type. Each chapter owns its numbers.
 
-Each module ``kdcore/paper_data/<chapter>.py`` defines ``NUMBERS: list[PaperNumber]``.
+Each chapter's ``kdcore/chapters/<chapter>/paper.py`` defines ``NUMBERS: list[PaperNumber]``.
 ``chapter`` is the notebook name; ``setting`` and ``metric`` must equal the names the
 chapter's run records use, so :func:`kdcore.results.comparison_table` can join them.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass
 
 
@@ -23,12 +21,3 @@ class PaperNumber:
     std: float | None     # the reported spread, if any
     source: str           # paper, table / figure / file, e.g. "Hinton et al. 2015, section 3"
     note: str = ""        # caveats (approximate, a guess, ...)
-
-
-def all_paper_numbers() -> list[PaperNumber]:
-    """Every chapter module's ``NUMBERS``, in module then list order."""
-    out: list[PaperNumber] = []
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        mod = importlib.import_module(f"{__name__}.{info.name}")
-        out.extend(getattr(mod, "NUMBERS", []))
-    return out

@@ -3,7 +3,7 @@
 :class:`MultidomainConfig` holds every setting (papermill parameters = field names);
 the runner functions below train the teachers, the VAE and the students and return
 their run records (also written by :class:`kdcore.results.RunStore`, so a re-run skips
-finished work). Setting names equal those in :mod:`kdcore.paper_data.multidomain`.
+finished work). Setting names equal those in :mod:`.paper`.
 """
 
 from __future__ import annotations
@@ -12,17 +12,17 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..config import ConfigBase, check_each, check_int, check_profile, check_range
-from ..data import Split, first_n
-from ..integral import integral_criterion
-from ..losses.multidomain import MultiDomainKD
-from ..mappings import Composed, DilatedConv, GaussianNoise, IdentityMap, VAEMap
-from ..models import MLP
-from ..paper_data.multidomain import CONTINUED_SUFFIX
-from ..multidomain_data import ImageDomains, generated_mnist, load_bike_splits, load_image_domains
-from ..results import RunStore
-from ..train import TrainConfig, cache_outputs, fit, seed_everything
-from ..vae import PairedELBO, PairedVAE, pair_by_label
+from ...config import ConfigBase, check_each, check_int, check_profile, check_range
+from ...data import Split, first_n
+from .integral import integral_criterion
+from ...losses.multidomain import MultiDomainKD
+from ...mappings import Composed, DilatedConv, GaussianNoise, IdentityMap, VAEMap
+from ...models import MLP
+from .paper import CONTINUED_SUFFIX
+from .data import ImageDomains, generated_mnist, load_bike_splits, load_image_domains
+from ...results import RunStore
+from ...train import TrainConfig, cache_outputs, fit, seed_everything
+from ...mappings import PairedELBO, PairedVAE, pair_by_label
 
 CHAPTER = "multidomain"
 TEACHER_SIZES = [784, 256, 128, 64, 64, 10]
@@ -187,7 +187,7 @@ class Lab:
                 return Composed(phi, MLP([width] + TEACHER_SIZES[1:]))
 
             def fit_teacher(model):
-                from ..losses import CrossEntropy
+                from ...losses import CrossEntropy
                 hist = fit(model, train, CrossEntropy(), _train_cfg(self.cfg, "teacher", 0), test=test)
                 return {"metrics": {"accuracy": hist.last, "ce": hist.test_loss[-1]}, "history": hist.to_dict()}
 
@@ -276,7 +276,7 @@ def _classification_result(hist) -> dict:
             "history": hist.to_dict()}
 
 
-# The thesis table: setting -> (teacher, phi at student time). Names = paper_data names.
+# The thesis table: setting -> (teacher, phi at student time). Names = the paper.py names.
 SETTINGS: dict[str, tuple[str | None, str | None]] = {
     "full FMNIST, no teacher": (None, None),
     "full FMNIST, teacher": ("FMNIST-train", "identity"),
@@ -318,7 +318,7 @@ def run_sweeps(lab: Lab, setting: str = "Small, teacher on FMNIST-Big") -> tuple
 def run_regression(cfg: MultidomainConfig, store: RunStore | None = None) -> list[dict]:
     """Table 5 / Figure 1: a [15,32,1] student on Reg-Small, alone and with a
     [15,256,128,64,64,1] teacher trained on Reg-Big, for both feature readings."""
-    from ..losses import MSE
+    from ...losses import MSE
 
     store = store or RunStore()
     out = []

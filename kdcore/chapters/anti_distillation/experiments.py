@@ -18,14 +18,13 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .chapters.anti_distillation import CHAPTER, D1, AntiDistillationConfig, robustness, train_student
-from .data import Split, load_cifar10, load_fashion_mnist, make_synthetic, random_split, select_classes
-from .growth_models import grow, transfer
-from .losses import CrossEntropy
-from .models import MLP, ConvTiny, ConvVeryTiny
-from .results import RunStore
-from .sequence_models import LSTMClassifier
-from .train import TrainConfig, evaluate, fit, seed_everything
+from .runners import CHAPTER, D1, AntiDistillationConfig, robustness, train_student
+from ...data import Split, load_cifar10, load_fashion_mnist, make_synthetic, random_split, select_classes
+from ...growth import grow, transfer
+from ...losses import CrossEntropy
+from ...models import LSTMClassifier, MLP, ConvTiny, ConvVeryTiny
+from ...results import RunStore
+from ...train import TrainConfig, evaluate, fit, seed_everything
 
 __all__ = ["GrowthTask", "growth_tasks", "run_growth_task", "epochs_to_reach", "INIT_LABELS"]
 

@@ -6,7 +6,7 @@ classes 0-4 (D1, multiplicative class mask), student: MLP 784-256-128-64-10 trai
 init, or by default init plus anti-distillation (AD) pre-training on D1. The *faithful*
 variant keeps the authors' ReLU on the logits and unshuffled batches; the *corrected*
 variant removes both. The conv / LSTM / synthetic growth experiments live in
-:mod:`kdcore.growth_experiments`.
+:mod:`.experiments`.
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..config import ConfigBase, check_choice, check_each, check_int, check_profile, check_range
-from ..data import Split, first_n, load_fashion_mnist
-from ..growth_models import freeze_body, grow, transfer
-from ..losses import CrossEntropy
-from ..losses.anti_distillation import AntiDistillation, MaskedCrossEntropy, masked_logits
-from ..models import MLP
-from ..paper_data.anti_distillation import fc_setting
-from ..results import RunStore
-from ..robustness import fgsm_accuracy, param_noise_accuracy
-from ..train import TrainConfig, fit, predict, seed_everything
+from ...config import ConfigBase, check_choice, check_each, check_int, check_profile, check_range
+from ...data import Split, first_n, load_fashion_mnist
+from ...growth import freeze_body, grow, transfer
+from ...losses import CrossEntropy
+from ...losses.anti_distillation import AntiDistillation, MaskedCrossEntropy, masked_logits
+from ...models import MLP
+from .paper import fc_setting
+from ...results import RunStore
+from ...robustness import fgsm_accuracy, param_noise_accuracy
+from ...train import TrainConfig, fit, predict, seed_everything
 
 CHAPTER = "anti_distillation"
 D1 = tuple(range(5))          # the teacher's classes

@@ -6,7 +6,7 @@ Thesis numbers are mean ± std over its 5 "attempts", which continued training O
 (it was not re-initialised), so their std mixes seeds with extra epochs.
 """
 
-from . import PaperNumber
+from ...results.paper import PaperNumber
 
 _THESIS = "thesis kbayazitov/distillation, code/main.ipynb (PAPERS.md §3 table)"
 _NOTE = "5 attempts continuing one student (not re-initialised)"

@@ -20,13 +20,13 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import hessian, obd
-from ..config import ConfigBase, check_choice, check_each, check_int, check_profile, check_range
-from ..data import Split, load_dataset, random_split, select_classes
-from ..losses import CrossEntropy, HintonKD
-from ..models import MLP
-from ..results import RunStore
-from ..train import TrainConfig, cache_outputs, evaluate, fit, seed_everything
+from ...obd import hessian, saliency as obd
+from ...config import ConfigBase, check_choice, check_each, check_int, check_profile, check_range
+from ...data import Split, load_dataset, random_split, select_classes
+from ...losses import CrossEntropy, HintonKD
+from ...models import MLP
+from ...results import RunStore
+from ...train import TrainConfig, cache_outputs, evaluate, fit, seed_everything
 
 CHAPTER = "kd_overview"
 
@@ -228,7 +228,7 @@ def soft_gradient(z: torch.Tensor, v: torch.Tensor, temperature: float, t2: bool
     With ``t2`` the term is weighted by ``T^2`` as in Hinton et al.; computed by autograd
     through :func:`kdcore.losses.kd_loss` (alpha = 1), summed over the batch.
     """
-    from ..losses import kd_loss
+    from ...losses import kd_loss
 
     z = z.detach().clone().requires_grad_(True)
     loss = kd_loss(z, v, temperature=temperature, alpha=1.0)["soft"] * len(z)

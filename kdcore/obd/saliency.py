@@ -7,7 +7,7 @@ the off-diagonal Hessian terms dropped gives the loss increase from deleting par
     s_i = 1/2 * h_ii * theta_i^2,        h_ii = d^2 L / d theta_i^2 .
 
 OBD deletes the parameters of lowest saliency; magnitude pruning uses ``theta_i^2`` alone
-(equivalently ``h_ii = const``). ``h_ii`` comes from :mod:`kdcore.hessian` (exact for
+(equivalently ``h_ii = const``). ``h_ii`` comes from :mod:`kdcore.obd.hessian` (exact for
 small models, Hutchinson for larger ones). Pruning here is one-shot and global over the
 chosen tensors (no retraining between steps, unlike the original OBD procedure).
 """

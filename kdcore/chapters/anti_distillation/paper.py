@@ -7,7 +7,7 @@ last epoch; FGSM accuracy at ε = 0.018 and accuracy with Gaussian parameter noi
 (their code), see ``shared/PAPERS.md`` section 2.
 """
 
-from . import PaperNumber
+from ...results.paper import PaperNumber
 
 CHAPTER = "anti_distillation"
 _SRC = ("Petrushina et al. 2022, final paper Table 1 (intsystems/2022-Project-97, "

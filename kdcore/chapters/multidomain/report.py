@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from .mappings import DilatedConv, GaussianNoise
-from .paper_data.multidomain import NUMBERS
-from .results import format_mean_std
+from ...mappings import DilatedConv, GaussianNoise
+from .paper import NUMBERS
+from ...results import format_mean_std
 
 __all__ = ["curves", "summary", "paper_vs_ours", "phi_gallery"]
 

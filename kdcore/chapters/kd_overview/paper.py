@@ -4,7 +4,7 @@ Counts of test errors out of 10,000, as commonly cited from the paper's text; th
 paper's networks used dropout and input jitter, which the book's runs do not.
 """
 
-from . import PaperNumber
+from ...results.paper import PaperNumber
 
 _SRC = "Hinton et al. 2015, arXiv:1503.02531, section 3 (MNIST)"
 NUMBERS = [

@@ -1,0 +1,121 @@
+"""The paper-vs-ours table and the number formats every chapter shares.
+
+Paper numbers are data that each chapter owns (``kdcore/chapters/<name>/paper.py``); the
+core never imports a chapter, so callers hand them in: a notebook passes its chapter's
+``NUMBERS``, the command line (``python -m kdcore.results``) gathers every chapter's.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from .paper import PaperNumber
+from .records import RunStore
+
+__all__ = ["comparison_table", "readable_table", "format_mean_std", "markdown_sections", "TABLE_COLUMNS"]
+
+TABLE_COLUMNS = ["chapter", "setting", "metric", "paper", "ours", "ours_std", "delta", "n_runs", "profile"]
+
+
+def _fmt(x: float, digits: int = 4) -> str:
+    """Numbers as a reader wants them: counts and values of 10 or more with one decimal,
+    the rest (accuracies, losses) with ``digits`` decimals."""
+    return f"{x:.1f}" if abs(x) >= 10 else f"{x:.{digits}f}"
+
+
+def format_mean_std(mean: float, std: float | None, digits: int = 4) -> str:
+    """``"0.8560 ± 0.0120"`` (or just the mean when there is no spread)."""
+    if mean != mean:  # NaN
+        return "—"
+    if std is None or std != std:
+        return _fmt(mean, digits)
+    return f"{_fmt(mean, digits)} ± {_fmt(std, digits)}"
+
+
+def _latest_per_seed(records: list[dict]) -> list[dict]:
+    """One record per (chapter, setting, profile, seed): the newest.
+
+    A setting re-run with other parameters (e.g. a retrained teacher) leaves the older
+    record on disk; it must not be averaged with the new one. Superseded records are
+    reported so they can be deleted.
+    """
+    latest: dict[tuple, dict] = {}
+    for rec in records:
+        k = (rec["chapter"], rec["setting"], rec["profile"], rec["seed"])
+        if k not in latest or rec["created"] > latest[k]["created"]:
+            if k in latest:
+                warnings.warn(f"run record {latest[k]['key']} of {k} is superseded by {rec['key']}", stacklevel=3)
+            latest[k] = rec
+        else:
+            warnings.warn(f"run record {rec['key']} of {k} is superseded by {latest[k]['key']}", stacklevel=3)
+    return list(latest.values())
+
+
+def comparison_table(chapter: str | None = None, root: Path | str | None = None,
+                     paper_numbers: Iterable[PaperNumber] = ()) -> pd.DataFrame:
+    """The paper-vs-ours table: one row per (chapter, setting, metric, profile).
+
+    ``ours`` is the mean over seeds of the run records, ``ours_std`` their sample std
+    (NaN for one run), ``delta = ours - paper``. Paper numbers without a run of ours
+    appear with ``ours`` empty, so what is missing is visible. ``paper_numbers`` are the
+    chapters' :class:`PaperNumber` data (none: our numbers only).
+    """
+    numbers = list(paper_numbers)
+    rows: dict[tuple, dict] = {}
+    for rec in _latest_per_seed(RunStore(root).records(chapter)):
+        for metric, value in rec["metrics"].items():
+            k = (rec["chapter"], rec["setting"], metric, rec["profile"])
+            rows.setdefault(k, {"values": []})["values"].append(value)
+    paper = {(p.chapter, p.setting, p.metric): p for p in numbers
+             if chapter is None or p.chapter == chapter}
+    out = []
+    for (ch, setting, metric, profile), r in rows.items():
+        vals = pd.Series(r["values"], dtype=float)
+        p = paper.get((ch, setting, metric))
+        pv = p.value if p else float("nan")
+        out.append({"chapter": ch, "setting": setting, "metric": metric, "paper": pv,
+                    "ours": vals.mean(), "ours_std": vals.std(ddof=1) if len(vals) > 1 else float("nan"),
+                    "delta": vals.mean() - pv, "n_runs": len(vals), "profile": profile})
+    have = {(r["chapter"], r["setting"], r["metric"]) for r in out}
+    for key, p in paper.items():
+        if key not in have:
+            out.append({"chapter": p.chapter, "setting": p.setting, "metric": p.metric, "paper": p.value,
+                        "ours": float("nan"), "ours_std": float("nan"), "delta": float("nan"),
+                        "n_runs": 0, "profile": ""})
+    df = pd.DataFrame(out, columns=TABLE_COLUMNS)
+    order = {(p.chapter, p.setting): i for i, p in enumerate(numbers)}
+    df["_o"] = [order.get((c, s), 10**6) for c, s in zip(df.chapter, df.setting)]
+    return df.sort_values(["chapter", "_o", "setting", "metric", "profile"], kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+def readable_table(df: pd.DataFrame, chapter_column: bool = True) -> pd.DataFrame:
+    """The comparison table as strings for readers: ``ours`` as "mean ± std", Δ signed,
+    missing values as "—"."""
+    out = pd.DataFrame({
+        "chapter": df.chapter,
+        "setting": df.setting,
+        "metric": df.metric,
+        "paper": ["—" if p != p else _fmt(p) for p in df.paper],
+        "ours (mean ± std)": [format_mean_std(m, s) for m, s in zip(df.ours, df.ours_std)],
+        "Δ": ["—" if d != d else ("+" if d >= 0 else "") + _fmt(d) for d in df.delta],
+        "runs": df.n_runs.astype(int),
+        "profile": [p or "—" for p in df.profile],
+    })
+    return out if chapter_column else out.drop(columns="chapter")
+
+
+def markdown_sections(df: pd.DataFrame) -> str:
+    """One section per chapter (``## <chapter>``) holding its table, for the book's page."""
+    parts = []
+    for chapter, sub in df.groupby("chapter", sort=False):
+        table = readable_table(sub, chapter_column=False)
+        # Non-breaking spaces keep "mean ± std" on one line in narrow columns.
+        table["ours (mean ± std)"] = table["ours (mean ± std)"].str.replace(" ± ", "\u00a0±\u00a0")
+        lines = [f"## {chapter}", "", "| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+        lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
