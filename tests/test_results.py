@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from kdcore.chapters import paper_numbers
 from kdcore.results import PaperNumber, RunStore, comparison_table
@@ -148,3 +149,28 @@ def test_record_keeping_and_display_code_is_not_hashed():
     rels = {p.relative_to(PACKAGE).as_posix() for p in code_files("kd_overview")}
     assert {"chapters/kd_overview/runners.py", "train.py", "losses/hinton.py"} <= rels
     assert not any(r.startswith("results/") or r == "display.py" for r in rels)
+
+
+def test_trained_model_with_a_record_trains_nothing_until_asked(tmp_path):
+    trained = []
+
+    def build():
+        return torch.nn.Linear(2, 2)
+
+    def train(m):
+        trained.append(1)
+        with torch.no_grad():
+            m.weight.fill_(5.0)
+        return {"metrics": {"acc": 1.0}}
+
+    store = RunStore(tmp_path)
+    first = store.trained_model("ch", "teacher", 0, {}, "paper", build, train)
+    assert len(trained) == 1 and first.loaded
+    again = store.trained_model("ch", "teacher", 0, {}, "paper", build, train)
+    assert len(trained) == 1 and not again.loaded and again.record == first.record
+    assert float(again.model.weight[0, 0]) == 5.0 and len(trained) == 1      # loaded from the cache
+    for f in (tmp_path / ".cache").iterdir():
+        f.unlink()
+    fresh = store.trained_model("ch", "teacher", 0, {}, "paper", build, train)
+    assert len(trained) == 1                       # record present: nothing trained yet
+    assert float(fresh.model.weight[0, 0]) == 5.0 and len(trained) == 2

@@ -34,7 +34,7 @@ from typing import Any
 
 from .provenance import code_hash
 
-__all__ = ["RunStore", "results_root", "is_current", "SCHEMA"]
+__all__ = ["RunStore", "TrainedModel", "results_root", "is_current", "SCHEMA"]
 
 SCHEMA = 1
 
@@ -99,6 +99,25 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+class TrainedModel:
+    """A trained model's run record, and the model itself built only when first asked for."""
+
+    def __init__(self, record: dict, load: Callable[[], Any], model: Any = None) -> None:
+        self.record = record
+        self._load = load
+        self._model: Any = model
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            self._model = self._load()
+        return self._model
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
 
 
 def is_current(record: dict) -> bool:
@@ -171,25 +190,49 @@ class RunStore:
         _atomic_write(path, lambda p: p.write_text(json.dumps(record, indent=1, sort_keys=True)))
         return record
 
-    def model_run(self, chapter: str, setting: str, seed: int, params: dict, profile: str,
-                  build: Callable[[], Any], train: Callable[[Any], dict]) -> tuple[dict, Any]:
-        """Like :meth:`run` for a model later runs need (e.g. a teacher).
+    def trained_model(self, chapter: str, setting: str, seed: int, params: dict, profile: str,
+                      build: Callable[[], Any], train: Callable[[Any], dict]) -> "TrainedModel":
+        """A model later runs need (e.g. a teacher), its record now, the model only on demand.
 
-        Returns ``(record, model)``. The weights are cached in ``results/.cache``; if they
-        are missing the model is rebuilt and retrained (deterministic given the seed) and
-        the record is kept or written.
+        With a usable record, nothing is trained here: ``.model`` loads the weights cached in
+        ``results/.cache`` on first access, or (fresh clone: records committed, weights not)
+        retrains deterministically and keeps the record. So a chapter whose downstream
+        records all exist never builds its teachers. Without a usable record the model is
+        trained now and both are written.
         """
-        import torch
-
         key = self.key(chapter, setting, seed, params, profile)
         weights = self.root / ".cache" / f"{_slug(chapter)}-{_slug(setting)}-{key}.pt"
-        model = build()
         record = self.load(chapter, setting, seed, params, profile)
-        if not self.usable(record):
-            record = None               # stale: retrain with today's code, rewrite both
-        if record is not None and weights.exists():
+        if self.usable(record):
+            return TrainedModel(record, lambda: self._load_or_retrain(weights, build, train))
+        model = build()
+        record = self.run(chapter, setting, seed, params, profile, lambda: train(model))
+        self._save_weights(weights, model)
+        return TrainedModel(record, lambda: model, model)
+
+    def model_run(self, chapter: str, setting: str, seed: int, params: dict, profile: str,
+                  build: Callable[[], Any], train: Callable[[Any], dict]) -> tuple[dict, Any]:
+        """``(record, model)`` of :meth:`trained_model`, the model loaded (or trained) now."""
+        t = self.trained_model(chapter, setting, seed, params, profile, build, train)
+        return t.record, t.model
+
+    @staticmethod
+    def _save_weights(weights: Path, model: Any) -> None:
+        import torch
+
+        model.cpu()
+        _atomic_write(weights, lambda p: torch.save(model.state_dict(), p))
+
+    def _load_or_retrain(self, weights: Path, build: Callable[[], Any], train: Callable[[Any], dict]) -> Any:
+        import torch
+
+        model = build()
+        if weights.exists():
             model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-            return record, model
+            return model
+        train(model)                    # record committed, weights not (fresh clone)
+        self._save_weights(weights, model)
+        return model
         if record is None:
             record = self.run(chapter, setting, seed, params, profile, lambda: train(model))
         else:  # record committed, weights not (fresh clone): retrain, keep the record
