@@ -56,3 +56,24 @@ def show_comparison(df: pd.DataFrame, caption: str = "") -> None:
     if caption:
         styler = styler.set_caption(caption)
     display(styler)
+
+
+# Decimal places per kind of metric: accuracies to 0.1 %, counts and norms to 0.1, errors whole.
+_DIGITS = (("accuracy", 3), ("fgsm", 3), ("noise", 3), ("never predicted", 1), ("epochs", 1), ("norm", 1), ("errors", 0), ("mse", 4), ("seconds", 0))
+
+
+def metric_digits(metric: str) -> int:
+    """Decimal places for ``metric``: 3 for accuracies and other [0, 1] rates, fewer for
+    counts, norms and errors, 4 for MSE (one rule for every table of the book)."""
+    name = metric.lower()
+    return next((d for key, d in _DIGITS if key in name), 3)
+
+
+def mean_std(values, metric: str = "accuracy") -> str:
+    """``"mean ± std"`` of ``values`` (sample std) with :func:`metric_digits` places; one
+    value (or no spread) gives the mean alone, no value ``"—"``."""
+    s = pd.Series(list(values), dtype=float).dropna()
+    if s.empty:
+        return "—"
+    d = metric_digits(metric)
+    return f"{s.mean():.{d}f}" if len(s) < 2 else f"{s.mean():.{d}f} ± {s.std():.{d}f}"
