@@ -58,8 +58,32 @@ def show_comparison(df: pd.DataFrame, caption: str = "") -> None:
     display(styler)
 
 
+def mean_std_table(df: pd.DataFrame, by: str, columns: list[str], caption: str = "") -> None:
+    """Display ``columns`` of ``df`` grouped by ``by`` as "mean ± std" strings with the run
+    count: the one number format of every chapter (see :func:`kdcore.results.format_mean_std`)."""
+    from IPython.display import display
+
+    from .results import format_mean_std
+
+    rows = {key: {**{col: format_mean_std(g[col].mean(), g[col].std(ddof=1) if len(g) > 1 else None)
+                     for col in columns}, "runs": len(g)}
+            for key, g in df.groupby(by, sort=False)}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = by
+    styler = stable_styler(table, caption).set_properties(**{"text-align": "left"})
+    display(styler.set_caption(caption) if caption else styler)
+
+
+def show_markdown(text: str) -> None:
+    """Display generated prose (sentences filled from run records)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
 # Decimal places per kind of metric: accuracies to 0.1 %, counts and norms to 0.1, errors whole.
-_DIGITS = (("accuracy", 3), ("fgsm", 3), ("noise", 3), ("never predicted", 1), ("epochs", 1), ("norm", 1), ("errors", 0), ("mse", 4), ("seconds", 0))
+_DIGITS = (("accuracy", 3), ("fgsm", 3), ("noise", 3), ("never predicted", 1), ("epochs", 1), ("norm", 1),
+           ("errors", 0), ("mse", 4), ("seconds", 0))
 
 
 def metric_digits(metric: str) -> int:
@@ -70,10 +94,12 @@ def metric_digits(metric: str) -> int:
 
 
 def mean_std(values, metric: str = "accuracy") -> str:
-    """``"mean ± std"`` of ``values`` (sample std) with :func:`metric_digits` places; one
-    value (or no spread) gives the mean alone, no value ``"—"``."""
+    """``"mean ± std"`` of ``values`` (sample std) in the book's one number format
+    (:func:`kdcore.results.format_mean_std`) with :func:`metric_digits` places; one value
+    gives the mean alone, no value ``"—"``."""
+    from .results import format_mean_std
+
     s = pd.Series(list(values), dtype=float).dropna()
     if s.empty:
         return "—"
-    d = metric_digits(metric)
-    return f"{s.mean():.{d}f}" if len(s) < 2 else f"{s.mean():.{d}f} ± {s.std():.{d}f}"
+    return format_mean_std(s.mean(), s.std() if len(s) > 1 else None, metric_digits(metric))
