@@ -17,6 +17,15 @@ def stable_styler(df: pd.DataFrame, caption: str = ""):
     return df.style.set_uuid(uid)
 
 
+def display_styler(styler, plain: pd.DataFrame) -> None:
+    """Display a styled table as HTML with ``plain`` as its text form. ``display(styler)``
+    would store ``<Styler at 0x7f...>`` (a memory address) as the text form, so a
+    re-executed notebook would never be byte-identical."""
+    from IPython.display import display
+
+    display({"text/html": styler.to_html(), "text/plain": plain.to_string(index=False)}, raw=True)
+
+
 def relative_path(path: str | os.PathLike) -> str:
     """``path`` relative to the repository (or the working folder) for printing in a chapter:
     an executed notebook never shows one machine's absolute paths."""
@@ -37,17 +46,15 @@ def show_source(obj) -> None:
 
 def show_table(df: pd.DataFrame, caption: str = "", digits: int = 4) -> None:
     """Display a DataFrame as a compact table with a caption (used for final tables)."""
-    from IPython.display import display
 
     styler = stable_styler(df, caption).format(precision=digits, na_rep="—").hide(axis="index")
     if caption:
         styler = styler.set_caption(caption)
-    display(styler)
+    display_styler(styler, df)
 
 
 def show_comparison(df: pd.DataFrame, caption: str = "") -> None:
     """Display a :func:`kdcore.results.comparison_table` (one chapter) for readers."""
-    from IPython.display import display
 
     from .results import readable_table
 
@@ -55,13 +62,12 @@ def show_comparison(df: pd.DataFrame, caption: str = "") -> None:
     styler = stable_styler(table, caption).hide(axis="index").set_properties(**{"text-align": "left"})
     if caption:
         styler = styler.set_caption(caption)
-    display(styler)
+    display_styler(styler, table)
 
 
 def mean_std_table(df: pd.DataFrame, by: str, columns: list[str], caption: str = "") -> None:
     """Display ``columns`` of ``df`` grouped by ``by`` as "mean ± std" strings with the run
     count: the one number format of every chapter (see :func:`kdcore.results.format_mean_std`)."""
-    from IPython.display import display
 
     from .results import format_mean_std
 
@@ -71,7 +77,7 @@ def mean_std_table(df: pd.DataFrame, by: str, columns: list[str], caption: str =
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = by
     styler = stable_styler(table, caption).set_properties(**{"text-align": "left"})
-    display(styler.set_caption(caption) if caption else styler)
+    display_styler(styler.set_caption(caption) if caption else styler, table.reset_index())
 
 
 def show_markdown(text: str) -> None:

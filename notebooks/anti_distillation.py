@@ -99,6 +99,7 @@ synth_noise_eps = [0.0, 0.09]
 
 # %%
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
@@ -226,6 +227,7 @@ show_table(ch.summary(faithful, HEAD),
 
 # %%
 def strip(records, title):
+    np.random.seed(0)                      # seaborn's jitter draws from numpy: same figure on every run
     df = ch.records_frame(records).melt(id_vars=["setting", "seed"], value_vars=HEAD, var_name="metric")
     df["setting"] = df.setting.map(ch.short_name)
     fig, axes = plt.subplots(len(HEAD), 1, figsize=(WIDTH, 2.6 * len(HEAD)), sharex=True)
