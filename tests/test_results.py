@@ -174,3 +174,11 @@ def test_trained_model_with_a_record_trains_nothing_until_asked(tmp_path):
     fresh = store.trained_model("ch", "teacher", 0, {}, "paper", build, train)
     assert len(trained) == 1                       # record present: nothing trained yet
     assert float(fresh.model.weight[0, 0]) == 5.0 and len(trained) == 2
+
+
+def test_code_hash_normalisation_is_plain_text_without_docstrings_and_comments(tmp_path):
+    from kdcore.results.provenance import _normalised
+
+    f = tmp_path / "m.py"
+    f.write_text('"""Module doc."""\nimport os  # why\n\n\nclass A:\n    """Doc."""\n\n    x = "# not a comment"\n')
+    assert _normalised(f) == 'import os\nclass A:\n    x = "# not a comment"'
