@@ -39,3 +39,9 @@ NUMBERS = [
     for row, values in TABLE1.items()
     for metric, (value, std) in zip(METRICS, values)
 ]
+
+# Scoreboard data (kdcore.results.scoreboard): each metric's kind, and the misses whose
+# cause the chapter's "What differed from the paper" section names (none so far: it names
+# no cause for our lower accuracy under parameter noise).
+METRIC_KINDS = {metric: "accuracy" for metric in METRICS}
+EXPLAINED: list = []

@@ -5,6 +5,7 @@ paper's networks used dropout and input jitter, which the book's runs do not.
 """
 
 from ...results.paper import PaperNumber
+from ...results.scoreboard import Explanation
 
 _SRC = "Hinton et al. 2015, arXiv:1503.02531, section 3 (MNIST)"
 NUMBERS = [
@@ -12,4 +13,15 @@ NUMBERS = [
                 "dropout + jittered inputs; approximate"),
     PaperNumber("kd_overview", "student 800-800 alone", "test_errors", 146, None, _SRC, "approximate"),
     PaperNumber("kd_overview", "student 800-800 distilled T=20", "test_errors", 74, None, _SRC, "approximate"),
+]
+
+# Scoreboard data (kdcore.results.scoreboard): each metric's kind, and the misses whose
+# cause the chapter's "What differed from the paper" section names.
+METRIC_KINDS = {"test_errors": "errors"}
+EXPLAINED = [
+    Explanation("our teacher has dropout but no input jitter and only 20 epochs of Adam: weaker than "
+                "Hinton et al.'s, and so is the student distilled from it",
+                settings=("teacher 1200-1200", "student 800-800 distilled T=20")),
+    Explanation("training length is the profile's (8 epochs of Adam for a student), not the paper's",
+                settings=("student 800-800 alone",)),
 ]
