@@ -2,7 +2,8 @@
 
 Each chapter package has its typed config and runners, its data splits, its report and
 table helpers, and its paper numbers as data (``paper.py`` with ``NUMBERS``, the kind of
-each metric ``METRIC_KINDS`` and the explained misses ``EXPLAINED`` for the scoreboard). Chapters
+each metric ``METRIC_KINDS``, the explained misses ``EXPLAINED`` and the paper's claims
+``CLAIMS`` (:class:`kdcore.verdicts.Claim`) for the scoreboard). Chapters
 import the core and the methods; nothing in the core or the methods imports a chapter
 (``tests/test_layout.py`` walks the imports).
 """
@@ -14,8 +15,9 @@ import pkgutil
 
 from ..results.paper import PaperNumber
 from ..results.scoreboard import Explanation
+from ..verdicts import Claim
 
-__all__ = ["names", "paper_numbers", "metric_kinds", "explanations"]
+__all__ = ["names", "paper_numbers", "metric_kinds", "explanations", "claims"]
 
 
 def names() -> list[str]:
@@ -43,3 +45,8 @@ def metric_kinds() -> dict[tuple[str, str], str]:
 def explanations() -> dict[str, list[Explanation]]:
     """``{chapter: [Explanation, ...]}`` from every chapter's ``paper.EXPLAINED``."""
     return {name: list(_paper(name).EXPLAINED) for name in names()}
+
+
+def claims() -> dict[str, list[Claim]]:
+    """``{chapter: [Claim, ...]}`` from every chapter's ``paper.CLAIMS`` (none: an empty list)."""
+    return {name: list(getattr(_paper(name), "CLAIMS", ())) for name in names()}

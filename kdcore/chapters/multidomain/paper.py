@@ -8,6 +8,7 @@ Thesis numbers are mean ± std over its 5 "attempts", which continued training O
 
 from ...results.paper import PaperNumber
 from ...results.scoreboard import Explanation
+from ...verdicts import Claim
 
 _THESIS = "thesis kbayazitov/distillation, code/main.ipynb (PAPERS.md §3 table)"
 _NOTE = "5 attempts continuing one student (not re-initialised)"
@@ -61,4 +62,18 @@ EXPLAINED = [
     Explanation("with casual and registered among the inputs the target is their sum: the MSE falls "
                 "far below the paper's, which suggests (not proves) that the paper did not use them",
                 settings=tuple(p.setting for p in NUMBERS if "leaky" in p.setting), metrics=("mse",)),
+]
+
+# The paper's claims as comparisons the run records decide (kdcore.verdicts): our main,
+# re-initialised students (seeds pair: the same split and teachers per seed).
+_ALONE = "Small, no teacher"
+CLAIMS = [
+    Claim("a teacher trained on FMNIST-Big raises the FMNIST-Small student's accuracy",
+          "Small, teacher on FMNIST-Big", "accuracy", baseline=_ALONE),
+    Claim("an MNIST teacher seen through the VAE φ raises the student's accuracy", _VAE, "accuracy",
+          baseline=_ALONE),
+    Claim("the VAE φ makes the MNIST teacher more useful than no φ", _VAE, "accuracy",
+          baseline="MNIST teacher, no φ"),
+    Claim("a teacher trained on Reg-Big lowers the Reg-Small student's test MSE (Table 5)",
+          "Reg-Small, teacher on Reg-Big", "mse", baseline="Reg-Small, no teacher", higher_is_better=False),
 ]
