@@ -21,11 +21,11 @@ import pandas as pd
 
 from .agreement import KINDS, agrees, tolerance
 from .paper import PaperNumber
+from .records import PAPER_PROFILE
 
 __all__ = ["Explanation", "WHAT_DIFFERED", "PAPER_PROFILE", "STATUSES", "score", "chapter_summary",
            "summary_lines"]
 
-PAPER_PROFILE = "paper"
 WHAT_DIFFERED = "what-differed-from-the-paper"   # anchor of the "## What differed from the paper" heading
 STATUSES = ("agrees", "misses", "not run")
 
