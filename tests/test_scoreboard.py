@@ -27,10 +27,13 @@ def test_tolerance_is_two_of_the_larger_spread_when_the_paper_gives_one():
 
 def test_stated_tolerance_where_the_paper_gives_no_spread():
     errors = KINDS["errors"]
-    assert tolerance(67, None, 3.0, errors).allowed == errors.abs_tol and errors.abs_tol > 0
+    assert tolerance(100, None, 3.0, errors).allowed == pytest.approx(20.0)     # 2 * sqrt(100)
+    assert tolerance(16, None, 3.0, errors).allowed == pytest.approx(8.0)
     assert tolerance(67, None, 3.0, errors).rule == "stated tolerance"
     # our own spread still counts when it is the larger
-    assert tolerance(146, None, 12.5, errors).allowed == pytest.approx(25.0)
+    assert tolerance(100, None, 12.5, errors).allowed == pytest.approx(25.0)
+    assert tolerance(100, None, 12.5, errors).rule == "2 × spread"
+    assert MetricKind("x", 5.0, 0.0, False, "test").stated(-3.0) == 5.0
     rel = MetricKind("x", 0.0, 0.05, True, "test")
     assert tolerance(18000.0, None, None, rel).allowed == pytest.approx(900.0)
     assert tolerance(-200.0, None, None, rel).allowed == pytest.approx(10.0)      # |paper|
@@ -47,6 +50,8 @@ def test_every_kind_states_a_reason_and_bad_tolerances_fail():
     assert all(k.reason and k.label for k in KINDS.values())
     with pytest.raises(ValueError, match="tolerances"):
         MetricKind("bad", -1.0, 0.0, False, "negative")
+    with pytest.raises(ValueError, match="sqrt_tol"):
+        MetricKind("bad", 0.0, 0.0, False, "not finite", sqrt_tol=float("inf"))
 
 
 # -- scoring and counting -----------------------------------------------------------------
@@ -77,7 +82,7 @@ def test_score_judges_explains_and_ignores_other_profiles(tmp_path):
     assert s.loc["b", "status"] == "misses" and s.loc["b", "explained"] == "a named cause"
     assert s.loc["b", "anchor"] == WHAT_DIFFERED
     assert s.loc["c", "status"] == "misses" and s.loc["c", "explained"] == ""
-    assert s.loc["d", "status"] == "agrees" and s.loc["d", "rule"] == "stated tolerance"   # 15 <= 20
+    assert s.loc["d", "status"] == "agrees" and s.loc["d", "rule"] == "stated tolerance"   # 15 <= 2 sqrt(100)
     assert s.loc["e", "status"] == "not run" and s.loc["e", "ours"] != s.loc["e", "ours"]  # smoke ignored
     assert s.loc["b", "delta"] == pytest.approx(0.71 - 0.80)
     summary = chapter_summary(s.reset_index()).set_index("chapter")
