@@ -23,7 +23,7 @@ import pandas as pd
 from .. import chapters
 from ..verdicts import verdict_table
 from .records import RunStore
-from .scoreboard import PAPER_PROFILE, chapter_summary, score, summary_lines
+from .scoreboard import PAPER_PROFILE, chapter_summary, score, summary_lines, verdict_counts
 from .table import comparison_table, markdown_sections
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent.parent / "notebooks"
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = chapter_summary(scored)
         for line, name in zip(summary_lines(summary), summary.chapter):
             v = verdicts.get(name)
-            claims = "" if v is None else "  claims: " + ", ".join(f"{n} {k}" for k, n in v.verdict.value_counts().items())
+            claims = "" if v is None else "  claims: " + verdict_counts(v, ", ")
             print(line + claims)
         return 0
     if args.format == "csv":

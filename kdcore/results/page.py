@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from .figure import paper_vs_ours_figure
-from .scoreboard import PAPER_PROFILE, WHAT_DIFFERED, chapter_summary
+from .scoreboard import PAPER_PROFILE, WHAT_DIFFERED, chapter_summary, verdict_counts
 from .table import readable_table
 
 __all__ = ["scoreboard_markdown", "table_frame", "table_html", "write_page"]
@@ -53,11 +53,6 @@ def _doc(chapter: str) -> str:
     return f"papers/{chapter}"
 
 
-def _claims_text(verdicts: pd.DataFrame) -> str:
-    counts = verdicts.verdict.value_counts()
-    return " · ".join(f"{n} {v}" for v, n in counts.items()) or "—"
-
-
 def scoreboard_markdown(scored: pd.DataFrame, verdicts: Mapping[str, pd.DataFrame],
                         titles: Mapping[str, str], profile: str = PAPER_PROFILE) -> tuple[str, str]:
     """MyST Markdown: the at-a-glance table, and one short section per chapter (its
@@ -69,14 +64,14 @@ def scoreboard_markdown(scored: pd.DataFrame, verdicts: Mapping[str, pd.DataFram
     """
     summary = chapter_summary(scored)
     empty = pd.DataFrame(columns=["verdict"])
-    lines = ["| chapter | paper numbers compared | agree | misses with a cause named | claims |",
+    lines = ["| chapter | paper numbers compared | agree | misses explained | claims |",
              "|---|--:|--:|---|---|"]
     for r in summary.itertuples(index=False):
         anchors = [a for a in scored[scored.chapter == r.chapter].anchor if a]
         differed = f"papers/{r.chapter}.ipynb#{anchors[0] if anchors else WHAT_DIFFERED}"
         explained = f"{r.explained} of {r.misses} ([what differed]({differed}))" if r.misses else "no misses"
         lines.append(f"| {{doc}}`{_doc(r.chapter)}` | {r.compared} | {r.agree} | {explained} | "
-                     f"{_claims_text(verdicts.get(r.chapter, empty))} |")
+                     f"{verdict_counts(verdicts.get(r.chapter, empty))} |")
     out = ["\n".join(lines)]
     for r in summary.itertuples(index=False):
         sub = scored[scored.chapter == r.chapter]

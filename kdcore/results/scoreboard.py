@@ -19,12 +19,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..verdicts import VERDICTS
 from .agreement import KINDS, agrees, tolerance
 from .paper import PaperNumber
 from .records import PAPER_PROFILE
 
 __all__ = ["Explanation", "WHAT_DIFFERED", "PAPER_PROFILE", "STATUSES", "score", "chapter_summary",
-           "summary_lines"]
+           "summary_lines", "verdict_counts"]
 
 WHAT_DIFFERED = "what-differed-from-the-paper"   # anchor of the "## What differed from the paper" heading
 STATUSES = ("agrees", "misses", "not run")
@@ -112,3 +113,10 @@ def summary_lines(summary: pd.DataFrame, profile: str = PAPER_PROFILE) -> list[s
             line += f"  not run {r.not_run}"
         lines.append(line + f"  [{profile} profile]")
     return lines
+
+
+def verdict_counts(verdicts: pd.DataFrame, sep: str = " · ") -> str:
+    """``"3 holds · 1 does not hold"``: a chapter's claims per verdict
+    (:func:`kdcore.verdicts.verdict_table` output), in :data:`kdcore.verdicts.VERDICTS` order."""
+    counts = verdicts.verdict.value_counts()
+    return sep.join(f"{counts[v]} {v}" for v in VERDICTS if v in counts) or "—"
