@@ -10,7 +10,8 @@ stores; otherwise it is *stale* and ``make reproduce`` recomputes it. The hash c
 
 Record keeping, display and verdicts (``kdcore.results``, ``kdcore.display``,
 ``kdcore.verdicts``) and each chapter's ``paper.py`` (the paper's numbers and claims, as
-data) store, show or judge what a run returned without computing it, so they are left out:
+data) store, show or judge what a run returned without computing it, so they are left out,
+as is ``kdcore/chapters/__init__.py``, which only gathers the chapters' data:
 a new table format or a corrected paper number does not make every record stale. Each file enters as its syntax tree with docstrings removed (``ast.dump``), so editing a
 comment or a docstring leaves records current, while any change to code they run does
 not. The source is read from disk, never imported: the core learns a chapter's code
@@ -84,7 +85,7 @@ def code_files(chapter: str, package: Path = PACKAGE) -> list[Path]:
         path = todo.pop()
         rel = path.relative_to(package).with_suffix("").parts
         if (path in seen or "__pycache__" in path.parts or rel[0] in NOT_COMPUTING
-                or (rel[0] == "chapters" and rel[-1] == "paper")):
+                or (rel[0] == "chapters" and (rel[-1] == "paper" or rel == ("chapters", "__init__")))):
             continue
         seen.add(path)
         names = imported_modules(path, package)
