@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ...obd import hessian, saliency as obd
-from ...config import ConfigBase, check_choice, check_each, check_int, check_profile, check_range
+from ...config import ConfigBase, config_dataclass, check_choice, check_each, check_int, check_profile, check_range
 from ...data import Split, load_dataset, random_split, select_classes
 from ...losses import CrossEntropy, HintonKD
 from ...models import MLP
@@ -31,7 +31,7 @@ from ...train import TrainConfig, cache_outputs, evaluate, fit, seed_everything
 CHAPTER = "kd_overview"
 
 
-@dataclass
+@config_dataclass
 class KDOverviewConfig(ConfigBase):
     """Parameters of chapter 1 (papermill parameter names equal these field names)."""
 
@@ -71,10 +71,10 @@ class KDOverviewConfig(ConfigBase):
         check_range("teacher_input_dropout", self.teacher_input_dropout, 0, 1, high_open=True)
         check_int("student_epochs", self.student_epochs, 1)
         check_int("batch_size", self.batch_size, 1)
-        check_range("lr", self.lr, 0, None, low_open=True)
-        check_range("temperature", self.temperature, 0, None, low_open=True)
+        check_range("lr", self.lr, 0, 10, low_open=True)
+        check_range("temperature", self.temperature, 0, 1000, low_open=True)
         check_range("alpha", self.alpha, 0, 1)
-        check_each("temperatures", self.temperatures, check_range, 0, None, low_open=True)
+        check_each("temperatures", self.temperatures, check_range, 0, 1000, low_open=True)
         check_each("seeds", self.seeds, check_int, 0)
         check_each("sweep_seeds", self.sweep_seeds, check_int, 0)
         check_int("ensemble_size", self.ensemble_size, 1, 10)
@@ -84,6 +84,9 @@ class KDOverviewConfig(ConfigBase):
         check_int("obd_hessian_rows", self.obd_hessian_rows, 10, 60000)
         check_int("hutchinson_probes", self.hutchinson_probes, 1)
         check_each("prune_fractions", self.prune_fractions, check_range, 0, 1)
+
+    def datasets(self) -> tuple[str, ...]:
+        return (self.dataset,)
 
 
 @dataclass
