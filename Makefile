@@ -2,7 +2,8 @@
 #   make test        data check, unit tests, nbval (smoke defaults), workflow lint, book build
 #   make data        fetch what is missing and verify every dataset file (python -m kdcore.data)
 #   make reproduce   papermill every chapter with its paper profile, then build the book
-#                    (PROFILE=smoke for a quick run, NB=<name> for one chapter)
+#                    (PROFILE=smoke for a quick run, NB=<name> for one chapter,
+#                    KEEP_STALE=1 to keep records computed by older code)
 #   make book | sync | bench | clean
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -51,8 +52,9 @@ nbval: install
 	$(PY) tests/nbval_prepare.py $(NBTEST)
 	KDCORE_RESULTS=$(CURDIR)/$(NBTEST)/results $(PY) -m pytest -p no:cacheprovider --nbval-lax $(NBTEST)/*.ipynb
 
+# KEEP_STALE=1 reuses records computed by older code (marked stale) instead of recomputing them.
 reproduce: install
-	$(PY) -m kdcore.reproduce --profile $(PROFILE) $(if $(NB),--nb $(NB))
+	$(if $(KEEP_STALE),KDCORE_KEEP_STALE=1) $(PY) -m kdcore.reproduce --profile $(PROFILE) $(if $(NB),--nb $(NB))
 	$(MAKE) book
 
 book: install
