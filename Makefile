@@ -3,7 +3,8 @@
 #   make data        fetch what is missing and verify every dataset file (python -m kdcore.data)
 #   make reproduce   papermill every chapter with its paper profile, then build the book
 #                    (PROFILE=smoke for a quick run, NB=<name> for one chapter,
-#                    KEEP_STALE=1 to keep records computed by older code)
+#                    KEEP_STALE=1 to keep records computed by older code,
+#                    FORCE=1 to re-execute chapters that are up to date)
 #   make book | sync | bench | clean
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -54,7 +55,7 @@ nbval: install
 
 # KEEP_STALE=1 reuses records computed by older code (marked stale) instead of recomputing them.
 reproduce: install
-	$(if $(KEEP_STALE),KDCORE_KEEP_STALE=1) $(PY) -m kdcore.reproduce --profile $(PROFILE) $(if $(NB),--nb $(NB))
+	$(if $(KEEP_STALE),KDCORE_KEEP_STALE=1) $(PY) -m kdcore.reproduce --profile $(PROFILE) $(if $(NB),--nb $(NB)) $(if $(FORCE),--force)
 	$(MAKE) book
 
 book: install

@@ -17,12 +17,13 @@ Decoding 50,000 PNG images takes a while, so the arrays are cached beside the fi
 
 from __future__ import annotations
 
-import os
 import tarfile
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from .files import UnreadableFileError, atomic_write, load_torch
 
 __all__ = ["read", "MirrorError", "CLASSES", "TEST_SETS"]
 
@@ -84,16 +85,15 @@ def read(root: Path, train: bool, test_set: str = "jpeg_q75") -> tuple[np.ndarra
     cache = base / f"kdcore_mirror_{'train' if train else 'test_' + test_set}.pt"
     if cache.exists():
         try:
-            blob = torch.load(cache, weights_only=True)
+            blob = load_torch(cache)
             return blob["x"].numpy(), blob["y"].numpy(), blob["description"]
-        except Exception as err:  # truncated or foreign file: torch raises zip / pickle errors
+        except (UnreadableFileError, KeyError) as err:  # truncated or foreign file
             raise MirrorError(f"cache file {cache} cannot be read ({type(err).__name__}: {err}); "
                               f"delete it and it is rebuilt from the sprites") from err
     if train or test_set == "exact_1k":
         x, y, desc = _read_sprites(base / "convnetjs_png", train)
     else:
         x, y, desc = _read_jpeg_test(base / TAR)
-    tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-    torch.save({"x": torch.from_numpy(x), "y": torch.from_numpy(y), "description": desc}, tmp)
-    os.replace(tmp, cache)
+    atomic_write(cache, lambda p: torch.save({"x": torch.from_numpy(x), "y": torch.from_numpy(y),
+                                              "description": desc}, p))
     return x, y, desc

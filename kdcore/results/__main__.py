@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import pandas as pd
 
-from ..chapters import paper_numbers
+from ..chapters import names, paper_numbers
+from .records import CorruptRecordError, _slug, results_root
 from .table import comparison_table, markdown_sections
 
 
@@ -22,7 +24,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", choices=("table", "csv", "markdown"), default="table")
     parser.add_argument("--root", default=None, help="results folder (default: results_root())")
     args = parser.parse_args(argv)
-    df = comparison_table(args.chapter, args.root, paper_numbers())
+    root = Path(args.root) if args.root is not None else results_root()
+    if not root.is_dir():
+        print(f"error: results folder {root} does not exist (--root)", file=sys.stderr)
+        return 2
+    if args.chapter is not None and args.chapter not in names() and not (root / _slug(args.chapter)).is_dir():
+        print(f"error: unknown chapter {args.chapter!r} (--chapter): choose one of {names()}", file=sys.stderr)
+        return 2
+    try:
+        df = comparison_table(args.chapter, root, paper_numbers())
+    except CorruptRecordError as err:   # named by path; the table would silently lack a run
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     if args.format == "csv":
         df.to_csv(sys.stdout, index=False)
     elif args.format == "markdown":
