@@ -26,18 +26,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from .config import check_choice, check_int, check_range
+from .config import check_choice, check_int, check_range, config_dataclass
 from .data import Split
 
-__all__ = ["TrainConfig", "History", "fit", "evaluate", "predict", "cache_outputs", "cache_features",
+__all__ = ["TrainConfig", "History", "NonFiniteLossError", "fit", "evaluate", "predict", "cache_outputs", "cache_features",
            "seed_everything", "resolve_device", "iterate_batches"]
 
 METRICS = ("accuracy", "mse")
 
 
-@dataclass
+@config_dataclass
 class TrainConfig:
-    """Settings of one ``fit`` call. Validated on construction."""
+    """Settings of one ``fit`` call. Validated on construction (strict types, finite numbers)."""
 
     epochs: int = 10                 # passes over the training split
     batch_size: int = 128            # rows per optimiser step (last batch may be smaller)
@@ -60,10 +60,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         check_int("epochs", self.epochs, 1)
         check_int("batch_size", self.batch_size, 1)
-        check_range("lr", self.lr, 0, None, low_open=True)
+        check_range("lr", self.lr, 0, 10, low_open=True)          # lr > 10 is a typo, not a setting
         check_choice("optimizer", self.optimizer, ("adam", "sgd"))
         check_range("momentum", self.momentum, 0, 1, high_open=True)
-        check_range("weight_decay", self.weight_decay, 0)
+        check_range("weight_decay", self.weight_decay, 0, 10)
         check_choice("schedule", self.schedule, ("none", "step", "exponential"))
         check_int("step_size", self.step_size, 1)
         check_range("gamma", self.gamma, 0, 1, low_open=True)
@@ -191,6 +191,27 @@ def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig):
     return None
 
 
+class NonFiniteLossError(FloatingPointError):
+    """A training loss became ``inf`` or ``nan``: the run stops, so no record stores it."""
+
+
+def _check_finite(logged: list[Tensor], names: list[str], epoch: int, first_step: int, desc: str,
+                  config: TrainConfig) -> None:
+    """Raise :class:`NonFiniteLossError` naming the first step whose loss is not finite.
+
+    ``logged`` holds one row of detached loss parts per step of the epoch; the check runs
+    once per epoch on values the loop synchronises anyway, so it costs no device sync.
+    """
+    bad = ~torch.isfinite(torch.stack(logged)).all(1)
+    if bool(bad.any()):
+        i = int(bad.nonzero()[0, 0])
+        parts = ", ".join(f"{k}={float(v):g}" for k, v in zip(names, logged[i]))
+        raise NonFiniteLossError(
+            f"{desc}: the training loss is not finite at epoch {epoch}, step {first_step + i} "
+            f"(batch {i + 1} of the epoch; {parts}) with lr={config.lr:g}. The run was stopped "
+            f"before any record was written: lower the learning rate or check the inputs.")
+
+
 def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str, Tensor]], dict[str, Tensor]],
         config: TrainConfig, test: Split | None = None, callbacks: Sequence[object] = (),
         desc: str = "fit") -> History:
@@ -205,7 +226,11 @@ def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str
         test: split evaluated after every ``eval_every`` epochs with ``config.metric``.
         callbacks: objects with optional ``on_batch_end(model, batch, step)`` and
             ``on_epoch_end(epoch, model, history)`` methods (``epoch`` is 1-based).
-        desc: label of the progress bar.
+        desc: label of the progress bar (and of errors).
+
+    Raises:
+        NonFiniteLossError: a loss part was ``inf``/``nan`` during an epoch (checked at the
+            epoch's end, naming the first such step), before anything is returned.
     """
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
@@ -247,6 +272,7 @@ def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str
             rows.append(len(batch["y"]))
             for cb in on_batch:
                 cb(model, batch, step)
+        _check_finite(logged, names, epoch, step - len(logged) + 1, desc, config)
         # Row-weighted epoch means of every named loss: one device sync per epoch.
         totals = (torch.tensor(rows, dtype=torch.float32, device=device) @ torch.stack(logged)).tolist()
         means = {k: v / n for k, v in zip(names, totals)}
