@@ -203,8 +203,10 @@ def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str
             If it is an ``nn.Module`` its own trainable parameters are optimised too.
         config: a :class:`TrainConfig`.
         test: split evaluated after every ``eval_every`` epochs with ``config.metric``.
-        callbacks: objects with optional ``on_batch_end(model, batch, step)`` and
-            ``on_epoch_end(epoch, model, history)`` methods (``epoch`` is 1-based).
+        callbacks: objects with optional ``on_fit_start(model, optimizer)``,
+            ``on_batch_end(model, batch, step)`` and ``on_epoch_end(epoch, model, history)``
+            methods (``epoch`` and ``step`` are 1-based). ``on_fit_start`` sees the lower-level
+            optimiser once (e.g. for a hypergradient through its next step, :mod:`kdcore.hyper`).
         desc: label of the progress bar.
     """
     device = resolve_device(config.device)
@@ -220,6 +222,9 @@ def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str
     opt = _optimizer(_trainable(model, objective), config)
     sched = _scheduler(opt, config)
     hist = History(metric=config.metric)
+    for cb in callbacks:
+        if hasattr(cb, "on_fit_start"):
+            cb.on_fit_start(model, opt)
     on_batch = [cb.on_batch_end for cb in callbacks if hasattr(cb, "on_batch_end")]
     on_epoch = [cb.on_epoch_end for cb in callbacks if hasattr(cb, "on_epoch_end")]
     n, step = len(data), 0

@@ -10,6 +10,7 @@ parameters (e.g. a VID regressor) are optimised together with the model's.
 
 from .basic import CrossEntropy, MSE, Objective
 from .hinton import HintonKD, ensemble_log_probs, ensemble_probs, kd_loss, soft_cross_entropy
+from .meta_hinton import MetaHintonKD, meta_kd_loss
 
 __all__ = ["Objective", "CrossEntropy", "MSE", "HintonKD", "kd_loss", "soft_cross_entropy",
-           "ensemble_probs", "ensemble_log_probs"]
+           "ensemble_probs", "ensemble_log_probs", "MetaHintonKD", "meta_kd_loss"]
