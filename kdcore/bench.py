@@ -5,7 +5,10 @@ For one model and one dataset (an MLP on the 60,000 MNIST training images), it p
 (a) our ``fit`` epoch ÷ a bare loop of forward/backward/step over pre-made float batches
     (the model's own compute; target <= 1.15);
 (b) a distillation epoch with cached teacher logits ÷ a student-only epoch (target <= 1.2);
-(c) a plain torchvision ``DataLoader`` + ``ToTensor`` epoch ÷ ours (target >= 5).
+(c) a plain torchvision ``DataLoader`` + ``ToTensor`` epoch ÷ ours (target >= 5);
+(d) a distillation step followed by an upper-level hypergradient step (:mod:`kdcore.hyper`,
+    exact and finite-difference) ÷ the same step with fixed metaparameters, for the 2022
+    paper's student (ConvVeryTiny, batch 128, CIFAR-shaped inputs; target <= 3).
 
 Each time is the minimum over ``--repeats`` epochs (the least-disturbed measurement).
 The tiny student shows the fixed per-step costs (the shuffled row gather, the loss ops);
@@ -56,7 +59,49 @@ def main(argv: list[str] | None = None) -> int:
     train = load_mnist(True)
     for spec in args.sizes:
         bench_model([int(s) for s in spec.split(",")], train, args.batch_size, args.repeats)
+    bench_hyper(args.batch_size, args.repeats)
     return 0
+
+
+def bench_hyper(bs: int, repeats: int, n_batches: int = 20) -> dict[str, float]:
+    """Print (d): seconds per step with and without the upper-level step (every step).
+
+    Inputs are random CIFAR-shaped tensors with random teacher logits: the cost of a step
+    does not depend on the pixel values. Returns the ratios.
+    """
+    from .data import Split
+    from .hyper import HintonMeta, HyperConfig, HyperStep
+    from .losses import MetaHintonKD
+    from .models import ConvVeryTiny
+
+    g = torch.Generator().manual_seed(0)
+    n = bs * n_batches
+    train = Split(torch.randn(n, 3, 32, 32, generator=g), torch.randint(0, 10, (n,), generator=g),
+                  extras={"teacher_logits": torch.randn(n, 10, generator=g)})
+    val = Split(torch.randn(bs * 4, 3, 32, 32, generator=g), torch.randint(0, 10, (bs * 4,), generator=g))
+
+    def per_step(method: str | None) -> float:
+        torch.manual_seed(0)
+        meta = HintonMeta(0.5, 1.0)
+        objective = MetaHintonKD(meta)
+        cbs = [] if method is None else [HyperStep(meta, objective, CrossEntropy(), val,
+                                                   HyperConfig(lr=1e-3, method=method, val_batch_size=bs))]
+        hist = fit(ConvVeryTiny(), train, objective, TrainConfig(epochs=repeats, batch_size=bs, lr=1.0,
+                                                                  optimizer="sgd", progress=False), callbacks=cbs)
+        return min(hist.epoch_seconds) / n_batches
+
+    per_step(None)  # warm-up
+    t_plain, t_exact, t_fd = per_step(None), per_step("exact"), per_step("finite_difference")
+    device = "cuda" if torch.cuda.is_available() else f"cpu, {torch.get_num_threads()} threads"
+    print(f"model ConvVeryTiny, batch {bs}, CIFAR-shaped inputs ({device}), min of {repeats} epochs of {n_batches} steps")
+    print(f"distillation step, fixed (lambda, T)         {1000 * t_plain:8.2f} ms")
+    print(f"  + upper-level step, exact hypergradient    {1000 * t_exact:8.2f} ms")
+    print(f"  + upper-level step, finite differences     {1000 * t_fd:8.2f} ms")
+    ratios = {"exact": t_exact / t_plain, "finite_difference": t_fd / t_plain}
+    for name, r in ratios.items():
+        print(f"{'(d) with upper step / plain, ' + name:44s} {r:6.2f}   target <= 3     {'ok' if r <= 3 else 'MISSED'}")
+    print()
+    return ratios
 
 
 def bench_model(sizes: list[int], train, bs: int, repeats: int) -> None:

@@ -204,9 +204,11 @@ def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str
         config: a :class:`TrainConfig`.
         test: split evaluated after every ``eval_every`` epochs with ``config.metric``.
         callbacks: objects with optional ``on_fit_start(model, optimizer)``,
-            ``on_batch_end(model, batch, step)`` and ``on_epoch_end(epoch, model, history)``
-            methods (``epoch`` and ``step`` are 1-based). ``on_fit_start`` sees the lower-level
-            optimiser once (e.g. for a hypergradient through its next step, :mod:`kdcore.hyper`).
+            ``on_before_step(model, batch, step)``, ``on_batch_end(model, batch, step)`` and
+            ``on_epoch_end(epoch, model, history)`` methods (``epoch`` and ``step`` are 1-based).
+            ``on_fit_start`` sees the optimiser once; ``on_before_step`` runs between
+            ``backward`` and ``optimizer.step()``, when every ``.grad`` holds this batch's
+            gradient (an upper-level step through the coming step, :mod:`kdcore.hyper`).
         desc: label of the progress bar.
     """
     device = resolve_device(config.device)
@@ -225,6 +227,7 @@ def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str
     for cb in callbacks:
         if hasattr(cb, "on_fit_start"):
             cb.on_fit_start(model, opt)
+    before_step = [cb.on_before_step for cb in callbacks if hasattr(cb, "on_before_step")]
     on_batch = [cb.on_batch_end for cb in callbacks if hasattr(cb, "on_batch_end")]
     on_epoch = [cb.on_epoch_end for cb in callbacks if hasattr(cb, "on_epoch_end")]
     n, step = len(data), 0
@@ -245,6 +248,8 @@ def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str
             loss = functools.reduce(operator.add, values)  # no "0 + ..." op, unlike sum()
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            for cb in before_step:
+                cb(model, batch, step + 1)
             opt.step()
             step += 1
             names = list(parts)

@@ -243,10 +243,15 @@ def test_trajectory_extrapolation_follows_the_fitted_line():
     raw0 = meta.raw().clone()
     cb = Drift(meta, MetaHintonKD(meta), CrossEntropy(), _toy_splits()[1], HyperConfig(record_every=1),
                mini_epoch=2, fit_mini_epochs=2, extrapolate_mini_epochs=3)
+    drift, prev = torch.tensor([0.01, -0.02]), raw0
     for step in range(1, 21):  # a cycle is 2 * (2 + 3) = 10 steps: 4 fitted, 6 extrapolated
-        cb.on_batch_end(None, {}, step)
-        # Fitted or extrapolated, the raw values stay on the drift's line.
-        torch.testing.assert_close(meta.raw(), raw0 + step * torch.tensor([0.01, -0.02]), rtol=0, atol=1e-5)
+        cb.on_before_step(None, {}, step)
+        now = meta.raw()
+        if cb.phase(step) == "fit" or cb.phase(step - 1) == "extrapolate":
+            torch.testing.assert_close(now - prev, drift, rtol=0, atol=1e-5)   # one drift per step
+        else:  # first extrapolated step: the line at step + 1, two drifts past the last fitted value
+            torch.testing.assert_close(now - prev, 2 * drift, rtol=0, atol=1e-5)
+        prev = now
     assert cb.hyper_steps == 8  # 4 fit steps in each of two cycles
     assert [cb.phase(s) for s in (1, 4, 5, 10, 11)] == ["fit", "fit", "extrapolate", "extrapolate", "fit"]
 

@@ -3,6 +3,9 @@
 - :class:`HyperStep`: every ``every`` lower-level steps, one hypergradient of the
   validation loss on a validation batch (:func:`kdcore.hyper.hypergradient`), clipped, and
   one step of the upper-level optimiser on the raw metaparameters, then the projection.
+  It runs in ``on_before_step``, as in the authors' code: on the current training batch,
+  through the very step the optimiser is about to take (same weights, same state; the
+  finite-difference method reuses the loop's gradient, which is why it is cheaper).
 - :class:`TrajectoryExtrapolation`: the 2022 paper's cheaper variant. Training time is
   cut into mini-epochs of ``mini_epoch`` steps; for ``fit_mini_epochs`` mini-epochs the
   metaparameters follow :class:`HyperStep`, their raw trajectory is recorded, a straight
@@ -97,9 +100,11 @@ class HyperStep:
         self._params = list(self._lower.trainable().values())
         self.record(0)
 
-    def on_batch_end(self, model: nn.Module, batch: dict[str, Tensor], step: int) -> None:
+    def on_before_step(self, model: nn.Module, batch: dict[str, Tensor], step: int) -> None:
         if step % self.config.every == 0:
             self.update(batch)
+
+    def on_batch_end(self, model: nn.Module, batch: dict[str, Tensor], step: int) -> None:
         if step % self.config.record_every == 0:
             self.record(step)
 
@@ -121,8 +126,9 @@ class HyperStep:
             raise RuntimeError("HyperStep.update before on_fit_start: pass it to fit(callbacks=[...])")
         meta = list(self.meta.parameters())
         step = inner_step(self._opt, self._params)
+        loop_grad = [p.grad for p in self._params] if self.config.method == "finite_difference" else None
         grads, val = hypergradient(self._lower, self.train_objective, self.val_objective, meta, step,
-                                   batch, self.val_batch(), self.config.method, self.config.fd_scale)
+                                   batch, self.val_batch(), self.config.method, self.config.fd_scale, loop_grad)
         for p, g in zip(meta, grads):
             g = torch.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)  # as the authors: a NaN step is skipped
             p.grad = g.clamp(-self.config.clip, self.config.clip) if self.config.clip > 0 else g
@@ -162,7 +168,7 @@ class TrajectoryExtrapolation(HyperStep):
         mini = (step - 1) // self.mini_epoch
         return "fit" if mini % (self.n_fit + self.n_ext) < self.n_fit else "extrapolate"
 
-    def on_batch_end(self, model: nn.Module, batch: dict[str, Tensor], step: int) -> None:
+    def on_before_step(self, model: nn.Module, batch: dict[str, Tensor], step: int) -> None:
         cycle = self.mini_epoch * (self.n_fit + self.n_ext)
         if (step - 1) % cycle == 0:  # a new fit phase starts: forget the old line
             self._steps, self._raws, self._line = [], [], None
@@ -174,10 +180,9 @@ class TrajectoryExtrapolation(HyperStep):
             if step % cycle == self.mini_epoch * self.n_fit:  # last step of the fit phase
                 self._line = fit_line(torch.tensor(self._steps, dtype=torch.float64), torch.stack(self._raws))
         elif self._line is not None:
+            # Values for the *next* step's loss (this step's loss is already computed).
             intercept, slope = self._line
-            self.meta.set_raw_((intercept + slope * step).float())
-        if step % self.config.record_every == 0:
-            self.record(step)
+            self.meta.set_raw_((intercept + slope * (step + 1)).float())
 
 
 def fit_line(t: Tensor, values: Tensor) -> tuple[Tensor, Tensor]:

@@ -163,7 +163,8 @@ def unrolled_val_loss(lower: Lower, train_fn: Objective, val_fn: Objective, step
 
 def hypergradient(lower: Lower, train_fn: Objective, val_fn: Objective, meta: Sequence[Tensor], step: Step,
                   train_batch: dict[str, Tensor], val_batch: dict[str, Tensor],
-                  method: str = "exact", fd_scale: float = 0.01) -> tuple[list[Tensor], float]:
+                  method: str = "exact", fd_scale: float = 0.01,
+                  train_grad: Sequence[Tensor] | None = None) -> tuple[list[Tensor], float]:
     """Gradient of the one-step-unrolled validation loss w.r.t. the raw metaparameters.
 
     Args:
@@ -174,6 +175,9 @@ def hypergradient(lower: Lower, train_fn: Objective, val_fn: Objective, meta: Se
         step: the functional lower-level step (:func:`inner_step`).
         method: ``"exact"`` (double backward) or ``"finite_difference"`` (DARTS).
         fd_scale: ``eps = fd_scale / ||v||`` of the finite difference.
+        train_grad: ``grad_w L_train`` at the current weights if already computed (the
+            training loop's ``.grad``), reused by the finite-difference method, which needs
+            no graph through it; the exact method always recomputes it with a graph.
 
     Returns:
         ``(gradients, val_loss)``: one gradient per tensor of ``meta`` (same shapes) and
@@ -187,8 +191,11 @@ def hypergradient(lower: Lower, train_fn: Objective, val_fn: Objective, meta: Se
     named = lower.trainable()
     names, buffers = list(named), dict(lower.named_buffers())
     w = [p.detach() for p in named.values()]
-    w_req = [x.clone().requires_grad_(True) for x in w]
-    g = _grads(_loss_at(lower, train_fn, names, w_req, buffers, train_batch), w_req)
+    if train_grad is None:
+        w_req = [x.clone().requires_grad_(True) for x in w]
+        g = _grads(_loss_at(lower, train_fn, names, w_req, buffers, train_batch), w_req)
+    else:
+        g = [torch.zeros_like(x) if gi is None else gi.detach().to(x.dtype) for x, gi in zip(w, train_grad)]
     w_new, pullback = vjp(lambda gg: step(w, gg), g)
     w_new = [x.detach().requires_grad_(True) for x in w_new]
     val = _loss_at(lower, val_fn, names, w_new, buffers, val_batch)
