@@ -73,7 +73,7 @@ import torch
 
 from kdcore import data as kdata
 from kdcore.chapters import kd_overview as ch
-from kdcore.display import show_comparison, show_source
+from kdcore.display import relative_path, show_comparison, show_source
 from kdcore.losses import kd_loss
 from kdcore.models import MLP, weight_count
 from kdcore.obd import obd_saliency
@@ -82,7 +82,7 @@ from kdcore.results import RunStore, comparison_table
 cfg = ch.KDOverviewConfig.from_namespace(globals())   # validates every parameter first
 store = RunStore()
 sns.set_theme(style="whitegrid", context="notebook")
-print(f"profile: {cfg.profile}; results in {store.root}")
+print(f"profile: {cfg.profile}; results in {relative_path(store.root)}")
 
 # %% [markdown]
 # ## The distillation loss
