@@ -193,7 +193,8 @@ def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig):
 
 def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str, Tensor]], dict[str, Tensor]],
         config: TrainConfig, test: Split | None = None, callbacks: Sequence[object] = (),
-        desc: str = "fit") -> History:
+        desc: str = "fit", resume: dict | None = None,
+        on_checkpoint: Callable[[dict], None] | None = None) -> History:
     """Train ``model`` in place on ``train`` with ``objective``; return its :class:`History`.
 
     Args:
@@ -210,6 +211,11 @@ def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str
             ``backward`` and ``optimizer.step()``, when every ``.grad`` holds this batch's
             gradient (an upper-level step through the coming step, :mod:`kdcore.hyper`).
         desc: label of the progress bar.
+        resume: a state previously handed to ``on_checkpoint``: training continues after
+            its epoch with its model, objective, optimiser, scheduler, shuffling generator
+            and History, so an interrupted ``fit`` ends with the same weights as an
+            uninterrupted one (on CPU; see :mod:`kdcore.checkpoints`).
+        on_checkpoint: called after every epoch with that state (tensors on the device).
     """
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
@@ -230,8 +236,11 @@ def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str
     before_step = [cb.on_before_step for cb in callbacks if hasattr(cb, "on_before_step")]
     on_batch = [cb.on_batch_end for cb in callbacks if hasattr(cb, "on_batch_end")]
     on_epoch = [cb.on_epoch_end for cb in callbacks if hasattr(cb, "on_epoch_end")]
-    n, step = len(data), 0
-    bar = tqdm(range(1, config.epochs + 1), desc=desc, disable=not config.progress, leave=False)
+    n, step, start = len(data), 0, 1
+    if resume is not None:
+        start = _restore(resume, model, objective, opt, sched, gen, hist) + 1
+        step = (start - 1) * -(-n // config.batch_size)
+    bar = tqdm(range(start, config.epochs + 1), desc=desc, disable=not config.progress, leave=False)
     for epoch in bar:
         t0 = time.perf_counter()
         model.train()
@@ -275,29 +284,61 @@ def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str
             bar.set_postfix(loss=f"{hist.train_loss[-1]:.4f}", **{config.metric: f"{ev[config.metric]:.4f}"})
         for cb in on_epoch:
             cb(epoch, model, hist)
+        if on_checkpoint is not None:
+            on_checkpoint(_state(epoch, model, objective, opt, sched, gen, hist))
     return hist
+
+
+def _state(epoch: int, model: nn.Module, objective: object, opt: torch.optim.Optimizer, sched, gen: torch.Generator,
+           hist: History) -> dict:
+    """Everything ``fit`` needs to continue after ``epoch`` (plain tensors and numbers only,
+    so ``torch.load(weights_only=True)`` can read it back)."""
+    return {"epoch": epoch, "model": model.state_dict(),
+            "objective": objective.state_dict() if isinstance(objective, nn.Module) else None,
+            "optimizer": opt.state_dict(), "scheduler": sched.state_dict() if sched is not None else None,
+            "generator": gen.get_state(), "torch_rng": torch.get_rng_state(), "history": hist.to_dict()}
+
+
+def _restore(state: dict, model: nn.Module, objective: object, opt: torch.optim.Optimizer, sched,
+             gen: torch.Generator, hist: History) -> int:
+    """Load a :func:`_state` into the live objects; returns the epoch it was taken after."""
+    model.load_state_dict(state["model"])
+    if isinstance(objective, nn.Module) and state.get("objective") is not None:
+        objective.load_state_dict(state["objective"])
+    opt.load_state_dict(state["optimizer"])
+    if sched is not None and state.get("scheduler") is not None:
+        sched.load_state_dict(state["scheduler"])
+    gen.set_state(state["generator"])
+    torch.set_rng_state(state["torch_rng"])
+    for k, v in History.from_dict(state["history"]).to_dict().items():
+        setattr(hist, k, v)
+    return int(state["epoch"])
 
 
 @torch.no_grad()
 def predict(model: nn.Module, split: Split, batch_size: int = 2048, bf16: bool = False,
-            channels_last: bool = False, feature_names: Sequence[str] | None = None) -> Tensor | dict[str, Tensor]:
-    """Outputs of ``model`` on every row of ``split``, in order, on the CPU as float32.
+            channels_last: bool = False, feature_names: Sequence[str] | None = None,
+            dtype: torch.dtype = torch.float32, on_device: bool = False) -> Tensor | dict[str, Tensor]:
+    """Outputs of ``model`` on every row of ``split``, in order (on the CPU as float32 by default).
 
     With ``feature_names``, returns ``{name: (N, ...)}`` from ``model.features`` instead of
-    the logits ``(N, C)``.
+    the logits ``(N, C)``. ``dtype`` / ``on_device`` choose how they are kept (e.g.
+    bfloat16 on the GPU for large cached feature maps, which then never cross to the host).
     """
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     data = split.to(device)
     outs: list = []
+    out_device = device if on_device else torch.device("cpu")
     for batch in iterate_batches(data, batch_size, channels_last=channels_last):
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             if feature_names is None:
-                outs.append(model(batch["x"]).float().cpu())
+                outs.append(model(batch["x"]).to(out_device, dtype))
             else:
                 feats = model.features(batch["x"])
-                outs.append({k: feats[k].float().cpu() for k in feature_names})
+                # contiguous: a channels_last map is stored (and indexed later) as plain NCHW rows.
+                outs.append({k: feats[k].to(out_device, dtype).contiguous() for k in feature_names})
     model.train(was_training)
     if feature_names is None:
         return torch.cat(outs)
@@ -338,7 +379,8 @@ def cache_features(teacher: nn.Module, split: Split, names: Sequence[str], prefi
     """Store named intermediate features of a frozen teacher as extras ``prefix + name``.
 
     For cross-layer distillation on non-augmented inputs: each ``(N, ...)`` feature map is
-    computed once; mind the memory (a 64x32x32 float map is 256 KiB per image).
+    computed once; mind the memory (a 64x32x32 float map is 256 KiB per image; pass
+    ``dtype=torch.bfloat16, on_device=True`` to halve it and keep it on the GPU).
     """
     feats = predict(teacher, split, feature_names=names, **predict_kwargs)
     for name, values in feats.items():
