@@ -123,7 +123,7 @@ def test_finite_difference_variant_agrees_with_exact(optimizer, meta_kind):
     args = (lower, objective, CrossEntropy(), list(meta.parameters()), step, tb, vb)
     exact, v1 = hypergradient(*args, method="exact")
     fd, v2 = hypergradient(*args, method="finite_difference")
-    assert v1 == pytest.approx(v2, rel=1e-12)
+    assert float(v1) == pytest.approx(float(v2), rel=1e-12)
     assert _rel(fd, exact) < 1e-3
 
 
@@ -237,7 +237,7 @@ def test_trajectory_extrapolation_follows_the_fitted_line():
         def update(self, batch):  # a stand-in upper step: raw values drift linearly
             self.meta.set_raw_(self.meta.raw() + torch.tensor([0.01, -0.02]))
             self.hyper_steps += 1
-            return 0.0
+            return torch.tensor(0.0)
 
     meta = HintonMeta(0.5, 1.0)
     raw0 = meta.raw().clone()

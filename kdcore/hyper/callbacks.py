@@ -112,16 +112,17 @@ class HyperStep:
     def val_batch(self) -> dict[str, Tensor]:
         """A random validation batch (own generator: the global RNG is never touched)."""
         n = len(self.val)
-        idx = torch.randperm(n, generator=self._gen)[:min(self.config.val_batch_size, n)].to(self.val.y.device)
+        idx = torch.randperm(n, generator=self._gen)[:min(self.config.val_batch_size, n)].to(self.val.y.device,
+                                                                                           non_blocking=True)
         batch = {"x": self.val.prepare(self.val.x.index_select(0, idx)), "y": self.val.y.index_select(0, idx),
                  "index": idx}
         for k, v in self.val.extras.items():
             batch[k] = v.index_select(0, idx)
         return batch
 
-    def update(self, batch: dict[str, Tensor]) -> float:
+    def update(self, batch: dict[str, Tensor]) -> Tensor:
         """Hypergradient on ``batch`` (training) and a validation batch; one meta step.
-        Returns the unrolled validation loss."""
+        Returns the unrolled validation loss (a 0-d tensor)."""
         if self._lower is None or self._opt is None:
             raise RuntimeError("HyperStep.update before on_fit_start: pass it to fit(callbacks=[...])")
         meta = list(self.meta.parameters())

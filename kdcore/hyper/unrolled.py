@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call, vjp
+from torch.func import functional_call
 
 __all__ = ["Lower", "sgd_step", "adam_step", "inner_step", "hypergradient", "unrolled_val_loss", "METHODS"]
 
@@ -137,13 +137,13 @@ def inner_step(optimizer: torch.optim.Optimizer, params: Sequence[Tensor]) -> St
 
 def _loss_at(lower: Lower, fn: Objective, names: Sequence[str], w: Sequence[Tensor],
              buffers: Mapping[str, Tensor], batch: dict[str, Tensor]) -> Tensor:
-    # Cloned buffers: BatchNorm's in-place running-statistics update must not touch the model.
-    bufs = {k: b.clone() for k, b in buffers.items()}
-    out = functional_call(lower, ({**dict(zip(names, w)), **bufs},), (fn, batch), strict=False)
+    """``sum(fn(model, batch))`` at weights ``w``; ``buffers`` are scratch copies (BatchNorm
+    updates its running statistics in place; in training mode they do not change outputs)."""
+    out = functional_call(lower, ({**dict(zip(names, w)), **buffers},), (fn, batch), strict=False)
     return out.float() if out.dtype in (torch.float16, torch.bfloat16) else out
 
 
-def _grads(out: Tensor, inputs: Sequence[Tensor], **kw) -> list[Tensor]:
+def _grads(out: Tensor | Sequence[Tensor], inputs: Sequence[Tensor], **kw) -> list[Tensor]:
     got = torch.autograd.grad(out, list(inputs), allow_unused=True, **kw)
     return [torch.zeros_like(x) if g is None else g for x, g in zip(inputs, got)]
 
@@ -155,7 +155,7 @@ def unrolled_val_loss(lower: Lower, train_fn: Objective, val_fn: Objective, step
     ``train_fn`` reads (differentiable w.r.t. them when ``create_graph``)."""
     named = lower.trainable()
     names = list(named)
-    buffers = dict(lower.named_buffers())
+    buffers = {k: b.clone() for k, b in lower.named_buffers()}   # the model's own stay untouched
     w = [p.detach().requires_grad_(True) for p in named.values()]
     g = _grads(_loss_at(lower, train_fn, names, w, buffers, train_batch), w, create_graph=create_graph)
     return _loss_at(lower, val_fn, names, step(w, g), buffers, val_batch)
@@ -181,30 +181,32 @@ def hypergradient(lower: Lower, train_fn: Objective, val_fn: Objective, meta: Se
 
     Returns:
         ``(gradients, val_loss)``: one gradient per tensor of ``meta`` (same shapes) and
-        ``L_val(w')`` as a float.
+        ``L_val(w')`` as a 0-d tensor (not synchronised to the host).
     """
     if method not in METHODS:
         raise ValueError(f"parameter 'method' = {method!r} is not allowed: choose one of {list(METHODS)}")
     if method == "exact":
         val = unrolled_val_loss(lower, train_fn, val_fn, step, train_batch, val_batch, create_graph=True)
-        return _grads(val, meta), float(val.detach())
+        return _grads(val, meta), val.detach()
     named = lower.trainable()
-    names, buffers = list(named), dict(lower.named_buffers())
+    names, buffers = list(named), {k: b.clone() for k, b in lower.named_buffers()}
     w = [p.detach() for p in named.values()]
     if train_grad is None:
         w_req = [x.clone().requires_grad_(True) for x in w]
         g = _grads(_loss_at(lower, train_fn, names, w_req, buffers, train_batch), w_req)
     else:
         g = [torch.zeros_like(x) if gi is None else gi.detach().to(x.dtype) for x, gi in zip(w, train_grad)]
-    w_new, pullback = vjp(lambda gg: step(w, gg), g)
-    w_new = [x.detach().requires_grad_(True) for x in w_new]
+    g = [x.detach().requires_grad_(True) for x in g]
+    with torch.enable_grad():
+        w_step = step(w, g)
+    w_new = [x.detach().requires_grad_(True) for x in w_step]
     val = _loss_at(lower, val_fn, names, w_new, buffers, val_batch)
     d = _grads(val, w_new)
-    (v,) = pullback(d)                          # v = (dU/dg)^T d, elementwise and cheap
+    v = _grads(w_step, g, grad_outputs=d)      # v = (dU/dg)^T d: elementwise, cheap
+    # No host sync: a zero v gives eps = inf, caught below as a zero hypergradient.
     norm = torch.sqrt(sum((x.float() ** 2).sum() for x in v))
-    if float(norm) == 0.0:
-        return [torch.zeros_like(m) for m in meta], float(val.detach())
     eps = fd_scale / norm
     plus = _grads(_loss_at(lower, train_fn, names, [a + eps * b for a, b in zip(w, v)], buffers, train_batch), meta)
     minus = _grads(_loss_at(lower, train_fn, names, [a - eps * b for a, b in zip(w, v)], buffers, train_batch), meta)
-    return [(p - m) / (2 * eps) for p, m in zip(plus, minus)], float(val.detach())
+    ok = torch.isfinite(eps)
+    return [torch.where(ok, (p - m) / (2 * eps), torch.zeros_like(p)) for p, m in zip(plus, minus)], val.detach()
