@@ -164,7 +164,7 @@ def unrolled_val_loss(lower: Lower, train_fn: Objective, val_fn: Objective, step
 def hypergradient(lower: Lower, train_fn: Objective, val_fn: Objective, meta: Sequence[Tensor], step: Step,
                   train_batch: dict[str, Tensor], val_batch: dict[str, Tensor],
                   method: str = "exact", fd_scale: float = 0.01,
-                  train_grad: Sequence[Tensor] | None = None) -> tuple[list[Tensor], float]:
+                  train_grad: Sequence[Tensor] | None = None) -> tuple[list[Tensor], Tensor]:
     """Gradient of the one-step-unrolled validation loss w.r.t. the raw metaparameters.
 
     Args:

@@ -43,8 +43,9 @@ class MetaCrossLayer(nn.Module):
 
     def forward(self, model: nn.Module, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         v = self.meta.values()
-        lam = v["lambda"].reshape(-1) if "lambda" in v else self.base.lam
-        beta = v.get("beta", self.base.beta)
+        device = self.base.lam.device   # fixed (untuned) metaparameters may still sit on the CPU
+        lam = v["lambda"].reshape(-1).to(device) if "lambda" in v else self.base.lam
+        beta = v["beta"].to(device) if "beta" in v else self.base.beta
         if lam.numel() != len(self.base.pairs):
             raise ValueError(f"{lam.numel()} weights for {len(self.base.pairs)} pairs")
         feats = model.features(batch["x"])

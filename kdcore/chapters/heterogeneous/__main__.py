@@ -40,7 +40,7 @@ def _worker(args: tuple) -> tuple[tuple, float, str]:
 
     torch.set_num_threads(1)
     from ...results import RunStore
-    from .table import run_job
+    from .jobs import run_job
 
     cfg = load_config(profile, overrides)
     t0 = time.perf_counter()
@@ -62,24 +62,26 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {"datasets": args.datasets} if args.datasets else {}
     cfg = load_config(args.profile, overrides)           # bad parameters fail here, before any work
     from ...results import RunStore, results_root
+    from .jobs import jobs
+    from .pairs import DATASET
     from .runners import teacher
-    from .table import jobs
 
     results = str(Path(args.results).resolve()) if args.results else str(results_root())
     os.environ["KDCORE_RESULTS"] = results
     store = RunStore(results)
     t0 = time.perf_counter()
-    for d in cfg.datasets:                               # teachers first, once, in this process
-        if any(m != "none" for m in cfg.methods):
-            rec = teacher(cfg, store, d).record
-            print(f"[heterogeneous] teacher {rec['setting']}: accuracy {rec['metrics']['accuracy']:.4f}", flush=True)
+    needed = [(d, None) for d in cfg.datasets if any(m != "none" for m in cfg.methods)]
+    needed += [(DATASET, t) for t in {cfg.teacher, *cfg.cross_teachers} | ({"conv_tiny"} if cfg.single_pair else set())]
+    for d, name in needed:                               # teachers first, once, in this process
+        rec = teacher(cfg, store, d, name).record
+        print(f"[heterogeneous] {rec['setting']}: accuracy {rec['metrics']['accuracy']:.4f}", flush=True)
     todo = jobs(cfg)
     print(f"[heterogeneous] {len(todo)} jobs, {args.workers} workers, results in {results}", flush=True)
     failed = []
     if args.workers <= 1:
-        for job in todo:
-            from .table import run_job
+        from .jobs import run_job
 
+        for job in todo:
             t1 = time.perf_counter()
             run_job(cfg, store, job)
             print(f"[heterogeneous] {job} done in {time.perf_counter() - t1:.0f} s", flush=True)

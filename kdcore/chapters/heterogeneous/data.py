@@ -89,8 +89,8 @@ def _nine_to_one(split: Split, n_rows: int) -> tuple[Split, Split]:
 
 
 def load_table_data(dataset: str, n_rows: int, test_rows: int | None = None) -> TableData:
-    """Splits of one column of the table. ``test_rows`` keeps only that many test rows
-    (smoke profile)."""
+    """Splits of one column of the table. ``test_rows`` keeps that many test rows, drawn at
+    random with seed 0 (smoke profile)."""
     if dataset == "synthetic":
         s = xor_synthetic()
         teacher_test = Split(s["test"].extras["teacher_x"], s["test"].y, Identity(), description="synthetic test, teacher features")
@@ -112,5 +112,6 @@ def load_table_data(dataset: str, n_rows: int, test_rows: int | None = None) -> 
     else:
         raise ValueError(f"parameter 'datasets' has {dataset!r}: choose from {list(DATASETS)}")
     if test_rows is not None and test_rows < len(test):
-        test = first_n(test, test_rows)
+        # A random subset: the mirror's CIFAR-10 test set is ordered by class.
+        test = random_split(test, [test_rows, len(test) - test_rows], seed=0)[0]
     return TableData(train, val, test, train, test, channels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ...verdicts import Claim
@@ -9,7 +10,7 @@ from .data import LABELS
 from .paper import MAX_2022, NUMBERS
 from .runners import setting
 
-__all__ = ["summary_table", "claims_2022", "trajectories"]
+__all__ = ["summary_table", "claims_2022", "trajectories", "cross_claims", "cross_summary", "lambda_snapshots"]
 
 
 def summary_table(runs: pd.DataFrame, profile: str) -> pd.DataFrame:
@@ -58,3 +59,51 @@ def trajectories(records: list[dict], dataset: str, methods=("gradient", "propos
             if rec["setting"] == setting(dataset, m) and rec.get("extra") and rec["extra"].get("trajectory"):
                 rows += [{"method": m, "run": rec["seed"], **p} for p in rec["extra"]["trajectory"]]
     return pd.DataFrame(rows)
+
+
+def cross_claims(teachers: list[str]) -> list[Claim]:
+    """The draft's claim, as the book tests it: tuned lambda_ij beat fixed, random and i<->i
+    weights, Hinton's loss and no teacher (paired by seed: same split, teacher, init)."""
+    from .pairs import cross_setting
+
+    out = []
+    for t in teachers:
+        tuned = cross_setting(t, "tuned")
+        for base, words in [("uniform", "the same uniform start, fixed"), ("random", "random fixed weights"),
+                            ("pairwise", "i<->i pairs only"), ("hinton", "Hinton's loss"), ("none", "no teacher")]:
+            out.append(Claim(f"{tuned.split(':')[0]}: tuned lambda_ij beat {words}", tuned, "accuracy",
+                             cross_setting(t, base)))
+    return out
+
+
+def cross_summary(records: list[dict], profile: str) -> pd.DataFrame:
+    """Mean ± std, n and mean epoch time of every all-pairs / sweep / single-pair setting."""
+    rows = {}
+    for r in records:
+        if r["profile"] != profile or not r["setting"].startswith(("all pairs", "sweep", "single pair")):
+            continue
+        rows.setdefault(r["setting"], []).append(r)
+    out = []
+    for s, recs in rows.items():
+        acc = pd.Series([r["metrics"]["accuracy"] for r in recs])
+        best = pd.Series([r["metrics"]["best_accuracy"] for r in recs])
+        out.append({"setting": s, "accuracy (last)": f"{acc.mean():.4f}" + (f" ± {acc.std():.4f}" if len(acc) > 1 else ""),
+                    "best epoch": f"{best.mean():.4f}", "runs": len(recs),
+                    "s / epoch": round(float(pd.Series([r["metrics"]["epoch_seconds"] for r in recs]).mean()), 2),
+                    "profile": profile})
+    return pd.DataFrame(out)
+
+
+def lambda_snapshots(records: list[dict], setting_name: str) -> dict[str, np.ndarray]:
+    """Mean over seeds of the (teacher x student) weights at the start, middle and end of
+    the recorded trajectories of ``setting_name``."""
+    trajs = [r["extra"]["trajectory"] for r in records if r["setting"] == setting_name and r.get("extra")
+             and r["extra"].get("trajectory")]
+    if not trajs:
+        return {}
+    picks = {"start": 0, "middle": None, "end": -1}
+    out = {}
+    for name, i in picks.items():
+        mats = [np.array(t[len(t) // 2 if i is None else i]["lambda"]) for t in trajs]
+        out[f"{name} (step {trajs[0][len(trajs[0]) // 2 if i is None else i]['step']})"] = np.mean(mats, 0)
+    return out

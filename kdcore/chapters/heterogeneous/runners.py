@@ -39,6 +39,7 @@ from .data import DATASETS, LABELS, TableData, load_table_data
 
 CHAPTER = "heterogeneous"
 METHODS = ("none", "naive", "random", "gradient", "hyperopt", "proposed")
+CROSS_METHODS = ("none", "hinton", "pairwise", "uniform", "random", "tuned")
 TEACHERS = ("resnet18", "resnet10", "conv_tiny")   # CIFAR teachers; Fashion-MNIST: conv_tiny only
 
 
@@ -59,15 +60,15 @@ class HeterogeneousConfig(ConfigBase):
     methods: list[str] = field(default_factory=lambda: list(METHODS))    # rows of the 2022 table
     runs: dict = field(default_factory=lambda: {"synthetic": 2})         # runs per method (paper: 10)
     epochs: dict = field(default_factory=lambda: {"synthetic": 300})     # student epochs (synthetic: full-batch steps)
-    n_rows: dict = field(default_factory=lambda: {"fashion_mnist": 60000, "cifar10_reduced": 12800,
-                                                  "cifar10": 50000})     # rows before the 9:1 split
-    test_rows: int = 10000                     # test rows used (smoke: fewer)
+    n_rows: dict = field(default_factory=lambda: {"fashion_mnist": 2000, "cifar10_reduced": 640,
+                                                  "cifar10": 2000})      # rows before the 9:1 split (paper: 60000 / 12800 / 50000)
+    test_rows: int = 300                       # test rows used (paper: all 10,000)
     batch_size: int = 128                      # student batch (image datasets)
     lr: float = 1.0                            # student SGD learning rate (authors: 1.0)
     lr_step: int = 10                          # halve the student lr every this many epochs
-    teacher: str = "resnet18"                  # CIFAR teacher ("a pretrained CIFAR ResNet")
+    teacher: str = "conv_tiny"                 # CIFAR teacher (paper profile: resnet18, "a pretrained CIFAR ResNet")
     teacher_fmnist: str = "conv_tiny"          # Fashion-MNIST teacher (a guess: the paper names none)
-    teacher_epochs: int = 15                   # Adam epochs of each image teacher
+    teacher_epochs: int = 1                    # Adam epochs of each image teacher
     teacher_bf16: bool = False                 # bf16 autocast + channels_last for the teacher (GPU)
     hyper_method: str = "finite_difference"    # "exact" or "finite_difference" (the authors')
     hyper_optimizer: str = "adam"              # upper-level optimiser on the raw metaparameters
@@ -78,6 +79,15 @@ class HeterogeneousConfig(ConfigBase):
     fit_mini_epochs: int = 10                  # proposed: mini-epochs of hypergradient steps ...
     extrapolate_mini_epochs: int = 10          # ... then mini-epochs on the fitted line
     hyperopt_startup: int = 3                  # TPE's random trials before it models
+    # -- the heterogeneous draft's experiments (CIFAR-10 reduced, student ConvVeryTiny) --
+    sweep_lambdas: list[float] = field(default_factory=lambda: [1e-4, 0.5])   # (1-l) CE + l VID(fc1), Adam
+    cross_teachers: list[str] = field(default_factory=lambda: ["conv_tiny"])   # teachers of the all-pairs runs
+    cross_methods: list[str] = field(default_factory=lambda: ["none", "hinton", "pairwise", "uniform", "random",
+                                                              "tuned"])
+    cross_seeds: list[int] = field(default_factory=lambda: [0])               # seeds of the all-pairs runs
+    cross_epochs: int = 1                      # student epochs of the draft's experiments (authors: 25)
+    cross_beta: float = 1e-4                   # weight of the VID sum (the sweep's best lambda)
+    single_pair: bool = True                   # run the draft's single-pair bi-level experiment
     device: str = "auto"                       # "auto": CUDA when present
 
     def __post_init__(self) -> None:
@@ -90,6 +100,8 @@ class HeterogeneousConfig(ConfigBase):
             missing = [d for d in self.datasets if d not in getattr(self, name)]
             if missing:
                 raise ValueError(f"parameter {name!r} has no entry for datasets {missing}")
+        if "cifar10_reduced" not in self.n_rows:
+            raise ValueError("parameter 'n_rows' needs 'cifar10_reduced' (the draft's experiments run on it)")
         check_int("test_rows", self.test_rows, 1)
         check_int("batch_size", self.batch_size, 1)
         check_range("lr", self.lr, 0, None, low_open=True)
@@ -103,6 +115,12 @@ class HeterogeneousConfig(ConfigBase):
         check_int("fit_mini_epochs", self.fit_mini_epochs, 1)
         check_int("extrapolate_mini_epochs", self.extrapolate_mini_epochs, 1)
         check_int("hyperopt_startup", self.hyperopt_startup, 1)
+        check_each("sweep_lambdas", self.sweep_lambdas, check_range, 0, 1)
+        check_each("cross_teachers", self.cross_teachers, check_choice, TEACHERS)
+        check_each("cross_methods", self.cross_methods, check_choice, CROSS_METHODS)
+        check_each("cross_seeds", self.cross_seeds, check_int, 0)
+        check_int("cross_epochs", self.cross_epochs, 1)
+        check_range("cross_beta", self.cross_beta, 0, 1, low_open=True)
         check_choice("device", self.device.split(":")[0], ("auto", "cpu", "cuda"))
 
 
@@ -139,9 +157,10 @@ def _teacher_name(cfg: HeterogeneousConfig, dataset: str) -> str:
     return "logreg" if dataset == "synthetic" else cfg.teacher_fmnist if dataset == "fashion_mnist" else cfg.teacher
 
 
-def teacher(cfg: HeterogeneousConfig, store: RunStore, dataset: str):
-    """The teacher of a column as a :class:`kdcore.results.TrainedModel` (weights on demand)."""
-    name = _teacher_name(cfg, dataset)
+def teacher(cfg: HeterogeneousConfig, store: RunStore, dataset: str, name: str | None = None):
+    """The teacher of a column (or the model ``name`` trained the same way on it) as a
+    :class:`kdcore.results.TrainedModel` (weights loaded or trained on first use)."""
+    name = name or _teacher_name(cfg, dataset)
     if dataset == "synthetic":   # the authors' logistic regression: 10,000 full-batch Adam steps
         params = {"model": name, "steps": 10000, "lr": 1e-3}
         tcfg = None

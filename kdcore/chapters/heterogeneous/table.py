@@ -20,7 +20,7 @@ from ...train import TrainConfig, evaluate, fit, seed_everything
 from .runners import (CHAPTER, HeterogeneousConfig, _student, data, random_start, setting, train_with_logits,
                       _teacher_name)
 
-__all__ = ["table_run", "hyperopt_runs", "table_runs", "jobs", "run_job", "student_config"]
+__all__ = ["table_run", "hyperopt_runs", "table_runs", "student_config"]
 
 TRAJECTORY_POINTS = 200   # at most this many (step, lambda, T) points per record
 
@@ -129,22 +129,6 @@ def hyperopt_runs(cfg: HeterogeneousConfig, store: RunStore, dataset: str) -> li
         study.tell(trial, rec["metrics"]["val_accuracy"])
         records.append(rec)
     return records
-
-
-def jobs(cfg: HeterogeneousConfig) -> list[tuple[str, str, int]]:
-    """Independent pieces of work, longest first: ``(dataset, method, run)``; a hyperopt
-    search is one job (``run = -1``)."""
-    cost = {"hyperopt": 100, "gradient": 4, "proposed": 3}
-    out = [(d, m, -1 if m == "hyperopt" else r) for d in cfg.datasets for m in cfg.methods
-           for r in (range(1) if m == "hyperopt" else range(cfg.runs[d]))]
-    return sorted(out, key=lambda j: -cost.get(j[1], 1) * cfg.epochs[j[0]] * cfg.n_rows.get(j[0], 1))
-
-
-def run_job(cfg: HeterogeneousConfig, store: RunStore, job: tuple[str, str, int]) -> list[dict]:
-    dataset, method, run = job
-    if method == "hyperopt":
-        return hyperopt_runs(cfg, store, dataset)
-    return [table_run(cfg, store, dataset, method, run)]
 
 
 def table_runs(cfg: HeterogeneousConfig, store: RunStore, dataset: str) -> pd.DataFrame:
