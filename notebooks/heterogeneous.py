@@ -106,11 +106,11 @@ print(f"profile: {cfg.profile}; results in {store.root}")
 # \hat w(\theta) = \arg\min_w \mathcal{L}_\text{train}(w, \theta),\qquad
 # \mathcal{L}_\text{train} = \lambda\,\mathrm{CE}(y, g(x)) + (1-\lambda)\,\mathrm{KL}\big(p_T(f(x))\,\|\,p_T(g(x))\big).$$
 #
-# Greedily, one optimiser step $w' = U(w, \nabla_w \mathcal{L}_\text{train})$ is unrolled and
+# Greedily {cite}`luketina2016scalable`, one optimiser step $w' = U(w, \nabla_w \mathcal{L}_\text{train})$ is unrolled and
 # $\theta$ moves against $\frac{d}{d\theta}\mathcal{L}_\text{val}(w'(\theta)) =
 # (\partial_\theta \nabla_w \mathcal{L}_\text{train})^\top (\partial U/\partial g)^\top \nabla\mathcal{L}_\text{val}(w')$.
 # The library computes it exactly by autograd through a functional SGD or Adam step, or, as
-# the authors did, with a central finite difference of $\nabla_\theta\mathcal{L}_\text{train}$
+# the authors did after DARTS {cite}`liu2019darts`, with a central finite difference of $\nabla_\theta\mathcal{L}_\text{train}$
 # at $w \pm \varepsilon v$, $\varepsilon = 0.01/\|v\|$. The tests check both against central
 # differences of the unrolled validation loss. The loss, then the hypergradient:
 
@@ -131,7 +131,9 @@ show_source(HyperStep.update)
 # %% [markdown]
 # ## The 2022 table: six ways to set $(\lambda, T)$
 #
-# Student ConvVeryTiny (a linear model on the synthetic data), SGD with learning rate 1.0
+# Data: the authors' synthetic problem, Fashion-MNIST {cite}`xiao2017fashion`, CIFAR-10
+# {cite}`krizhevsky2009cifar`. *hyperopt* is a TPE search {cite}`bergstra2011tpe` with Optuna
+# {cite}`akiba2019optuna`. Student ConvVeryTiny (a linear model on the synthetic data), SGD with learning rate 1.0
 # halved every 10 epochs, 9:1 train/validation split; teacher logits computed once. Run $r$ of
 # *random*, *gradient* and *proposed* starts from the same draw $\lambda \sim U(0,1)$,
 # $\log_{10} T \sim U(-1, 1)$ and the same initial student, so they compare run by run.
@@ -185,7 +187,7 @@ print(ends[ends.method.isin(["gradient", "proposed"])].groupby(["dataset", "meth
 # ### A fixed weight on one layer pair
 #
 # $(1-\lambda)\,\mathrm{CE} + \lambda\,\mathrm{VID}$ on the students' `fc1` features (a
-# ResNet has none: its last block output stands in), VID with a learned scalar variance,
+# ResNet has none: its last block output stands in), VID {cite}`ahn2019vid` with a learned scalar variance,
 # Adam, on CIFAR-10 reduced. $\lambda = 0$ is the student alone.
 
 # %%
