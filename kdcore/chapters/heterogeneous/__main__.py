@@ -30,7 +30,13 @@ def load_config(profile: str, overrides: dict | None = None):
         if not path.exists():
             raise FileNotFoundError(f"paper profile {path} is missing")
         params = yaml.safe_load(path.read_text()) or {}
-    return HeterogeneousConfig(**{**params, **(overrides or {})})
+    import dataclasses
+
+    merged = {**params, **(overrides or {})}
+    unknown = sorted(set(merged) - {f.name for f in dataclasses.fields(HeterogeneousConfig)})
+    if unknown:
+        raise ValueError(f"unknown parameters {unknown}: see HeterogeneousConfig for the allowed names")
+    return HeterogeneousConfig(**merged)
 
 
 def _worker(args: tuple) -> tuple[tuple, float, str]:
@@ -58,8 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="processes sharing the device (tiny students are "
                         "launch-bound: 8-12 on one GPU)")
     parser.add_argument("--datasets", nargs="*", default=None, help="only these columns")
+    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="override parameters, values in YAML (e.g. cross_seeds=[0,1] runs={synthetic:2})")
     args = parser.parse_args(argv)
+    import yaml
+
     overrides = {"datasets": args.datasets} if args.datasets else {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--set {item!r}: expected NAME=VALUE")
+        overrides[name] = yaml.safe_load(value)
     cfg = load_config(args.profile, overrides)           # bad parameters fail here, before any work
     from ...results import RunStore, results_root
     from .jobs import jobs
