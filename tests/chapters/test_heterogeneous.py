@@ -88,3 +88,20 @@ def test_every_job_kind_runs_and_resumes(tmp_path, monkeypatch):
     for job in todo:                                                    # resumable: nothing is redone
         run_job(cfg, store, job)
     assert {r["key"]: r["created"] for r in store.records("heterogeneous")} == before
+
+
+def test_script_validates_before_work_and_its_worker_can_be_spawned(tmp_path):
+    """``--workers N`` uses spawn: the worker must be an importable module-level function
+    (a function defined in ``__main__`` cannot be unpickled by the children)."""
+    import pickle
+
+    from kdcore.chapters.heterogeneous.__main__ import main
+    from kdcore.chapters.heterogeneous.jobs import load_config, worker
+
+    assert pickle.loads(pickle.dumps(worker)) is worker
+    assert load_config("paper").profile == "paper"
+    with pytest.raises(ValueError, match="bogus"):
+        main(["--profile", "smoke", "--set", "bogus=1", "--results", str(tmp_path)])
+    with pytest.raises(ValueError, match="cross_beta"):
+        main(["--profile", "smoke", "--set", "cross_beta=2.0", "--results", str(tmp_path)])
+    assert not list(tmp_path.rglob("*.json"))                           # nothing ran

@@ -16,46 +16,6 @@ import os
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def load_config(profile: str, overrides: dict | None = None):
-    import yaml
-
-    from .runners import HeterogeneousConfig
-
-    params: dict = {}
-    if profile == "paper":
-        path = ROOT / "notebooks" / "params" / "heterogeneous.yaml"
-        if not path.exists():
-            raise FileNotFoundError(f"paper profile {path} is missing")
-        params = yaml.safe_load(path.read_text()) or {}
-    import dataclasses
-
-    merged = {**params, **(overrides or {})}
-    unknown = sorted(set(merged) - {f.name for f in dataclasses.fields(HeterogeneousConfig)})
-    if unknown:
-        raise ValueError(f"unknown parameters {unknown}: see HeterogeneousConfig for the allowed names")
-    return HeterogeneousConfig(**merged)
-
-
-def _worker(args: tuple) -> tuple[tuple, float, str]:
-    profile, overrides, results, job = args
-    os.environ["KDCORE_RESULTS"] = results
-    import torch
-
-    torch.set_num_threads(1)
-    from ...results import RunStore
-    from .jobs import run_job
-
-    cfg = load_config(profile, overrides)
-    t0 = time.perf_counter()
-    try:
-        run_job(cfg, RunStore(results), job)
-        return job, time.perf_counter() - t0, ""
-    except Exception as err:  # reported, the other jobs go on
-        return job, time.perf_counter() - t0, f"{type(err).__name__}: {err}"
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kdcore.chapters.heterogeneous", description=__doc__.split("\n")[0])
@@ -75,9 +35,11 @@ def main(argv: list[str] | None = None) -> int:
         if not sep:
             parser.error(f"--set {item!r}: expected NAME=VALUE")
         overrides[name] = yaml.safe_load(value)
+    from .jobs import load_config
+
     cfg = load_config(args.profile, overrides)           # bad parameters fail here, before any work
     from ...results import RunStore, results_root
-    from .jobs import jobs
+    from .jobs import jobs, worker
     from .pairs import DATASET
     from .runners import teacher
 
@@ -102,9 +64,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[heterogeneous] {job} done in {time.perf_counter() - t1:.0f} s", flush=True)
     else:
         import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        with mp.get_context("spawn").Pool(args.workers) as pool:
-            for job, secs, err in pool.imap_unordered(_worker, [(args.profile, overrides, results, j) for j in todo]):
+        # spawn: CUDA cannot be forked; a worker that dies (e.g. out of memory) fails its
+        # job instead of hanging the pool.
+        with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn")) as pool:
+            futures = {pool.submit(worker, (args.profile, overrides, results, j)): j for j in todo}
+            for fut in as_completed(futures):
+                try:
+                    job, secs, err = fut.result()
+                except Exception as crash:  # the process died
+                    job, secs, err = futures[fut], float("nan"), f"worker died: {crash}"
                 print(f"[heterogeneous] {job} {'FAILED ' + err if err else 'done'} in {secs:.0f} s", flush=True)
                 if err:
                     failed.append(job)

@@ -6,12 +6,19 @@ sequential), ``("sweep", lambda)``, ``("single",)``, ``("cross", teacher, method
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import time
+from pathlib import Path
+
 from ...results import RunStore
 from .pairs import cross_run, single_pair_run, sweep_run
 from .runners import HeterogeneousConfig
 from .table import hyperopt_runs, table_run
 
-__all__ = ["jobs", "run_job"]
+__all__ = ["jobs", "run_job", "load_config", "worker"]
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def jobs(cfg: HeterogeneousConfig) -> list[tuple]:
@@ -48,3 +55,37 @@ def run_job(cfg: HeterogeneousConfig, store: RunStore, job: tuple) -> list[dict]
     if kind == "cross":
         return [cross_run(cfg, store, *args)]
     raise ValueError(f"unknown job kind {kind!r}")
+
+
+def load_config(profile: str, overrides: dict | None = None) -> HeterogeneousConfig:
+    """The config of ``profile`` (``paper``: ``notebooks/params/heterogeneous.yaml``; ``smoke``:
+    the defaults) with ``overrides``; unknown names and bad values fail here."""
+    import yaml
+
+    params: dict = {}
+    if profile == "paper":
+        path = ROOT / "notebooks" / "params" / "heterogeneous.yaml"
+        if not path.exists():
+            raise FileNotFoundError(f"paper profile {path} is missing")
+        params = yaml.safe_load(path.read_text()) or {}
+    merged = {**params, **(overrides or {})}
+    unknown = sorted(set(merged) - {f.name for f in dataclasses.fields(HeterogeneousConfig)})
+    if unknown:
+        raise ValueError(f"unknown parameters {unknown}: see HeterogeneousConfig for the allowed names")
+    return HeterogeneousConfig(**merged)
+
+
+def worker(args: tuple) -> tuple[tuple, float, str]:
+    """One job in a pool process (a module-level function, so ``spawn`` can pickle it)."""
+    profile, overrides, results, job = args
+    os.environ["KDCORE_RESULTS"] = results
+    import torch
+
+    torch.set_num_threads(1)
+    cfg = load_config(profile, overrides)
+    t0 = time.perf_counter()
+    try:
+        run_job(cfg, RunStore(results), job)
+        return job, time.perf_counter() - t0, ""
+    except Exception as err:  # reported; the other jobs go on
+        return job, time.perf_counter() - t0, f"{type(err).__name__}: {err}"
