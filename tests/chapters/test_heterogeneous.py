@@ -105,3 +105,25 @@ def test_script_validates_before_work_and_its_worker_can_be_spawned(tmp_path):
     with pytest.raises(ValueError, match="cross_beta"):
         main(["--profile", "smoke", "--set", "cross_beta=2.0", "--results", str(tmp_path)])
     assert not list(tmp_path.rglob("*.json"))                           # nothing ran
+
+
+def test_hyperopt_replays_stored_trials_without_the_sampler(tmp_path, monkeypatch):
+    """Reading an Optuna search back must not depend on TPE suggesting the same values again."""
+    import optuna
+
+    from kdcore.chapters.heterogeneous import HeterogeneousConfig, hyperopt_runs
+    from kdcore.results import RunStore
+
+    cfg = HeterogeneousConfig(runs={"synthetic": 3}, epochs={"synthetic": 20}, hyperopt_startup=1)
+    store = RunStore(tmp_path)
+    first = hyperopt_runs(cfg, store, "synthetic")
+    real = optuna.samplers.TPESampler
+
+    class Shifted(real):                     # a sampler that would suggest other values
+        def __init__(self, seed=None, **kw):
+            super().__init__(seed=(seed or 0) + 7, **kw)
+
+    monkeypatch.setattr(optuna.samplers, "TPESampler", Shifted)
+    again = hyperopt_runs(cfg, store, "synthetic")
+    assert [r["key"] for r in again] == [r["key"] for r in first]
+    assert len(store.records("heterogeneous")) == 3 + 1                 # 3 trials + the teacher

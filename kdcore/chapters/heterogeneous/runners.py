@@ -209,7 +209,8 @@ _logit_cache: dict = {}
 
 
 def train_with_logits(cfg: HeterogeneousConfig, store: RunStore, dataset: str):
-    key = (dataset, cfg.n_rows.get(dataset, 0), cfg.teacher, cfg.teacher_fmnist, cfg.teacher_epochs, cfg.profile)
+    key = (str(store.root), dataset, cfg.n_rows.get(dataset, 0), cfg.teacher, cfg.teacher_fmnist, cfg.teacher_epochs,
+           cfg.teacher_bf16, cfg.device, cfg.profile)
     if key not in _logit_cache:
         _logit_cache[key] = _with_teacher_logits(cfg, store, dataset)
     return _logit_cache[key]

@@ -8,6 +8,7 @@ runs or reads a whole column; :func:`jobs` lists the independent pieces for
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -109,22 +110,30 @@ def hyperopt_runs(cfg: HeterogeneousConfig, store: RunStore, dataset: str) -> li
     """Optuna TPE over ``lambda in [0, 1]``, ``log10 T in [-1, 1]``: ``runs[dataset]`` trials,
     each a full training scored by validation accuracy (never the test set).
 
-    Resumable: the study is replayed from the stored trials (TPE is seeded, so the same
-    history gives the same next suggestion); only missing trials are trained.
+    Resumable: stored trials are replayed with their stored suggestions, then TPE (seeded)
+    suggests the missing ones, which alone are trained.
     """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = optuna.samplers.TPESampler(seed=0, n_startup_trials=cfg.hyperopt_startup)
     study = optuna.create_study(direction="maximize", sampler=sampler)
+    name = setting(dataset, "hyperopt")
+    base = _params(cfg, dataset, "hyperopt", {"hyperopt_startup": cfg.hyperopt_startup})
+    # Stored trials are replayed with the values they had (enqueued), so reading the records
+    # never depends on the sampler reproducing its suggestions (another Optuna version).
+    stored = {r["seed"]: r for r in store.records(CHAPTER) if r["setting"] == name and r["profile"] == cfg.profile
+              and {k: v for k, v in r["params"].items() if k not in ("lambda", "temperature", "suggested")}
+              == {k: v for k, v in json.loads(json.dumps(base)).items()} and store.usable(r)}
     records = []
     for trial_no in range(cfg.runs[dataset]):
+        if trial_no in stored:
+            study.enqueue_trial(stored[trial_no]["params"]["suggested"])
         trial = study.ask()
-        lam = float(np.clip(trial.suggest_float("lambda", 0.0, 1.0), 1e-3, 1 - 1e-3))
-        temp = float(np.clip(10 ** trial.suggest_float("log10_T", -1.0, 1.0), 0.1 + 1e-3, 10 - 1e-3))
-        rec = store.run(CHAPTER, setting(dataset, "hyperopt"), trial_no,
-                        _params(cfg, dataset, "hyperopt", {"lambda": lam, "temperature": temp,
-                                                           "hyperopt_startup": cfg.hyperopt_startup}),
+        raw = {"lambda": trial.suggest_float("lambda", 0.0, 1.0), "log10_T": trial.suggest_float("log10_T", -1.0, 1.0)}
+        lam = float(np.clip(raw["lambda"], 1e-3, 1 - 1e-3))
+        temp = float(np.clip(10 ** raw["log10_T"], 0.1 + 1e-3, 10 - 1e-3))
+        rec = store.run(CHAPTER, name, trial_no, {**base, "lambda": lam, "temperature": temp, "suggested": raw},
                         cfg.profile, lambda: _train(cfg, store, dataset, "hyperopt", trial_no, lam, temp))
         study.tell(trial, rec["metrics"]["val_accuracy"])
         records.append(rec)
