@@ -1,7 +1,8 @@
 # The executable book of knowledge-distillation papers.
 #   make test        unit tests + nbval (smoke defaults) + book build, warnings as errors
 #   make reproduce   papermill every chapter with its paper profile, then build the book
-#                    (PROFILE=smoke for a quick run, NB=<name> for one chapter)
+#                    (PROFILE=smoke for a quick run, NB=<name> for one chapter,
+#                    KEEP_STALE=1 to keep records computed by older code)
 #   make book | sync | bench | clean
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -34,8 +35,9 @@ nbval: install
 	$(PY) tests/nbval_prepare.py $(NBTEST)
 	KDCORE_RESULTS=$(CURDIR)/$(NBTEST)/results $(PY) -m pytest -p no:cacheprovider --nbval-lax $(NBTEST)/*.ipynb
 
+# KEEP_STALE=1 reuses records computed by older code (marked stale) instead of recomputing them.
 reproduce: install
-	$(PY) -m kdcore.reproduce --profile $(PROFILE) $(if $(NB),--nb $(NB))
+	$(if $(KEEP_STALE),KDCORE_KEEP_STALE=1) $(PY) -m kdcore.reproduce --profile $(PROFILE) $(if $(NB),--nb $(NB))
 	$(MAKE) book
 
 book: install

@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
 import inspect
+import os
+from pathlib import Path
 
 import pandas as pd
+
+
+def stable_styler(df: pd.DataFrame, caption: str = ""):
+    """``df.style`` with a table id derived from its content, so re-executing a notebook
+    writes the same HTML (pandas otherwise draws a random ``T_xxxxx`` id each time)."""
+    uid = hashlib.sha256((caption + df.to_csv()).encode()).hexdigest()[:10]
+    return df.style.set_uuid(uid)
+
+
+def relative_path(path: str | os.PathLike) -> str:
+    """``path`` relative to the repository (or the working folder) for printing in a chapter:
+    an executed notebook never shows one machine's absolute paths."""
+    path = Path(path).resolve()
+    for base in [p for p in Path.cwd().resolve().parents if (p / "pyproject.toml").exists()] + [Path.cwd().resolve()]:
+        if path.is_relative_to(base):
+            return path.relative_to(base).as_posix() or "."
+    return path.name
 
 
 def show_source(obj) -> None:
@@ -19,7 +39,7 @@ def show_table(df: pd.DataFrame, caption: str = "", digits: int = 4) -> None:
     """Display a DataFrame as a compact table with a caption (used for final tables)."""
     from IPython.display import display
 
-    styler = df.style.format(precision=digits, na_rep="—").hide(axis="index")
+    styler = stable_styler(df, caption).format(precision=digits, na_rep="—").hide(axis="index")
     if caption:
         styler = styler.set_caption(caption)
     display(styler)
@@ -32,7 +52,30 @@ def show_comparison(df: pd.DataFrame, caption: str = "") -> None:
     from .results import readable_table
 
     table = readable_table(df, chapter_column=False)
-    styler = table.style.hide(axis="index").set_properties(**{"text-align": "left"})
+    styler = stable_styler(table, caption).hide(axis="index").set_properties(**{"text-align": "left"})
     if caption:
         styler = styler.set_caption(caption)
     display(styler)
+
+
+def mean_std_table(df: pd.DataFrame, by: str, columns: list[str], caption: str = "") -> None:
+    """Display ``columns`` of ``df`` grouped by ``by`` as "mean ± std" strings with the run
+    count: the one number format of every chapter (see :func:`kdcore.results.format_mean_std`)."""
+    from IPython.display import display
+
+    from .results import format_mean_std
+
+    rows = {key: {**{col: format_mean_std(g[col].mean(), g[col].std(ddof=1) if len(g) > 1 else None)
+                     for col in columns}, "runs": len(g)}
+            for key, g in df.groupby(by, sort=False)}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = by
+    styler = stable_styler(table, caption).set_properties(**{"text-align": "left"})
+    display(styler.set_caption(caption) if caption else styler)
+
+
+def show_markdown(text: str) -> None:
+    """Display generated prose (sentences filled from run records)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))

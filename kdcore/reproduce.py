@@ -5,9 +5,11 @@ with papermill (``--profile paper`` injects ``notebooks/params/<name>.yaml``; ``
 keeps the cell defaults) and write ``book/papers/<name>.ipynb`` atomically.
 
 A chapter is skipped when its executed notebook carries the same *stamp*: a hash of its
-source, its parameters, the profile and every ``kdcore`` source file. Inside a chapter,
-finished runs are skipped by :class:`kdcore.results.RunStore`, so an interrupted
-reproduction resumes where it stopped.
+source, its parameters, the profile and every ``kdcore`` source file, and none of its
+records of that profile is stale (computed by older code). Inside a chapter, finished
+runs are skipped by :class:`kdcore.results.RunStore`, so an interrupted reproduction
+resumes where it stopped; stale records are recomputed unless ``KDCORE_KEEP_STALE=1``
+(``make reproduce KEEP_STALE=1``), which keeps them, marked stale in every table.
 """
 
 from __future__ import annotations
@@ -67,6 +69,17 @@ def _current_stamp(path: Path) -> str | None:
         return None
 
 
+def _stale_records(name: str, profile: str) -> int:
+    """How many of the chapter's records of ``profile`` would be recomputed as stale."""
+    from .results import RunStore
+    from .results.records import is_current
+
+    store = RunStore()
+    if store.keep_stale:
+        return 0
+    return sum(not is_current(r) for r in store.records(name) if r.get("profile") == profile)
+
+
 def execute(name: str, profile: str = "paper", out_dir: Path | None = None, root: Path = ROOT,
             force: bool = False) -> bool:
     """Execute one chapter; returns ``False`` if it was up to date and skipped."""
@@ -78,7 +91,7 @@ def execute(name: str, profile: str = "paper", out_dir: Path | None = None, root
     out = out_dir / f"{name}.ipynb"
     params = _params(root, name, profile)          # fails before any work if missing / wrong
     want = stamp(root, name, profile)
-    if not force and _current_stamp(out) == want:
+    if not force and _current_stamp(out) == want and not _stale_records(name, profile):
         print(f"[reproduce] {name}: up to date ({profile}), skipped")
         return False
     nb = jupytext.read(root / "notebooks" / f"{name}.py")

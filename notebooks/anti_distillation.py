@@ -96,7 +96,7 @@ import torch
 
 from kdcore.chapters import anti_distillation as ch
 from kdcore.chapters.anti_distillation import experiments as gx
-from kdcore.display import show_source, show_table
+from kdcore.display import relative_path, show_source, show_table
 from kdcore.growth import grow, grow_weight
 from kdcore.losses.anti_distillation import AntiDistillation
 from kdcore.models import MLP, ConvTiny, ConvVeryTiny, LSTMClassifier, parameter_count
@@ -106,7 +106,7 @@ torch.set_num_threads(1)
 cfg = ch.AntiDistillationConfig.from_namespace(globals())   # validates every parameter first
 store = RunStore()
 sns.set_theme(style="whitegrid", context="notebook")
-print(f"profile: {cfg.profile}; results in {store.root}")
+print(f"profile: {cfg.profile}; results in {relative_path(store.root)}")
 
 # %% [markdown]
 # ## The growth operators $\varphi$

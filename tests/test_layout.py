@@ -7,48 +7,38 @@ except command-line entry points (``__main__.py``), which sit above every chapte
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
+
+from kdcore.results.provenance import imported_modules as _imports
 
 ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT / "kdcore"
 MAX_LINES = 400
 
 
-def _module_name(path: Path, root: Path = ROOT) -> str:
-    parts = list(path.relative_to(root).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts = parts[:-1]
-    return ".".join(parts)
+def _library_modules() -> list[Path]:
+    return sorted(p for p in PKG.rglob("*.py") if "__pycache__" not in p.parts)
 
 
 def imported_modules(path: Path, root: Path = ROOT) -> set[str]:
-    """Absolute names of every module ``path`` imports (relative imports resolved),
-    including imports inside functions."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    name = _module_name(path, root)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    """Every module ``path`` imports (see :func:`kdcore.results.provenance.imported_modules`)."""
+    return _imports(path, root / "kdcore") if path.is_relative_to(root / "kdcore") else _imports_any(path)
+
+
+def _imports_any(path: Path) -> set[str]:
+    """Absolute imports of a file outside the package (a notebook source)."""
+    import ast
+
     out: set[str] = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            out.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[:len(base) - (node.level - 1)]
-                mod = ".".join(base + ([node.module] if node.module else []))
-            else:
-                mod = node.module or ""
-            out.add(mod)
-            # "from kdcore import chapters" imports a submodule by name.
-            out.update(f"{mod}.{alias.name}" for alias in node.names)
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            out.add(node.module)
+            out.update(f"{node.module}.{a.name}" for a in node.names)
     return out
-
-
-def _library_modules() -> list[Path]:
-    return sorted(p for p in PKG.rglob("*.py") if "__pycache__" not in p.parts)
 
 
 def test_import_walker_sees_relative_and_nested_imports(tmp_path):

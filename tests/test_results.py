@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from kdcore.chapters import paper_numbers
 from kdcore.results import PaperNumber, RunStore, comparison_table
@@ -79,7 +80,7 @@ def test_comparison_table_mean_std_delta(tmp_path, monkeypatch, capsys):
     assert missing.n_runs == 0 and missing.paper == 67
     main(["--chapter", "kd_overview", "--format", "csv", "--root", str(tmp_path)])
     header = capsys.readouterr().out.splitlines()[0]
-    assert header == "chapter,setting,metric,paper,ours,ours_std,delta,n_runs,profile"
+    assert header == "chapter,setting,metric,paper,ours,ours_std,delta,n_runs,profile,dirty,current"
 
 
 def test_paper_numbers_have_sources():
@@ -100,3 +101,76 @@ def test_a_superseded_record_of_the_same_seed_is_not_averaged(tmp_path):
     with pytest.warns(UserWarning, match="superseded"):
         df = comparison_table("ch", tmp_path)
     assert df.iloc[0].ours == pytest.approx(0.9) and df.iloc[0].n_runs == 1
+
+
+def test_code_hash_ignores_docstrings_and_follows_imports(tmp_path):
+    from kdcore.results.provenance import code_files, code_hash
+
+    pkg = tmp_path / "kdcore"
+    (pkg / "chapters" / "toy").mkdir(parents=True)
+    for f in (pkg / "__init__.py", pkg / "chapters" / "__init__.py", pkg / "unused.py"):
+        f.write_text("")
+    (pkg / "maths.py").write_text('"""Doc."""\n\ndef f(x):\n    return x + 1\n')
+    (pkg / "chapters" / "toy" / "__init__.py").write_text("def g():\n    from ...maths import f\n    return f(1)\n")
+    files = {p.relative_to(pkg).as_posix() for p in code_files("toy", pkg)}
+    assert files == {"__init__.py", "chapters/toy/__init__.py", "maths.py"}
+    before = code_hash("toy", pkg)
+    (pkg / "maths.py").write_text('"""Another doc."""\n# a comment\n\ndef f(x):\n    return x + 1\n')
+    (pkg / "unused.py").write_text("X = 2\n")
+    assert code_hash("toy", pkg) == before          # docstrings, comments, unrelated modules
+    (pkg / "maths.py").write_text('def f(x):\n    return x + 2\n')
+    assert code_hash("toy", pkg) != before          # code it runs
+
+
+def test_stale_record_is_recomputed_unless_kept(tmp_path, monkeypatch):
+    from kdcore.results import records
+
+    calls = []
+
+    def fn():
+        calls.append(1)
+        return {"metrics": {"acc": float(len(calls))}}
+
+    monkeypatch.setattr(records, "code_hash", lambda chapter: "old")
+    RunStore(tmp_path).run("ch", "s", 0, {}, "paper", fn)
+    monkeypatch.setattr(records, "code_hash", lambda chapter: "new")
+    assert comparison_table("ch", tmp_path).current.tolist() == [False]
+    kept = RunStore(tmp_path, keep_stale=True).run("ch", "s", 0, {}, "paper", fn)
+    assert kept["metrics"]["acc"] == 1.0 and len(calls) == 1
+    redone = RunStore(tmp_path).run("ch", "s", 0, {}, "paper", fn)
+    assert redone["metrics"]["acc"] == 2.0 and redone["code_hash"] == "new" and len(calls) == 2
+    assert comparison_table("ch", tmp_path).current.tolist() == [True]
+    assert len(RunStore(tmp_path).records("ch")) == 1   # overwritten in place, not duplicated
+
+
+def test_record_keeping_and_display_code_is_not_hashed():
+    from kdcore.results.provenance import PACKAGE, code_files
+
+    rels = {p.relative_to(PACKAGE).as_posix() for p in code_files("kd_overview")}
+    assert {"chapters/kd_overview/runners.py", "train.py", "losses/hinton.py"} <= rels
+    assert not any(r.startswith("results/") or r == "display.py" for r in rels)
+
+
+def test_trained_model_with_a_record_trains_nothing_until_asked(tmp_path):
+    trained = []
+
+    def build():
+        return torch.nn.Linear(2, 2)
+
+    def train(m):
+        trained.append(1)
+        with torch.no_grad():
+            m.weight.fill_(5.0)
+        return {"metrics": {"acc": 1.0}}
+
+    store = RunStore(tmp_path)
+    first = store.trained_model("ch", "teacher", 0, {}, "paper", build, train)
+    assert len(trained) == 1 and first.loaded
+    again = store.trained_model("ch", "teacher", 0, {}, "paper", build, train)
+    assert len(trained) == 1 and not again.loaded and again.record == first.record
+    assert float(again.model.weight[0, 0]) == 5.0 and len(trained) == 1      # loaded from the cache
+    for f in (tmp_path / ".cache").iterdir():
+        f.unlink()
+    fresh = store.trained_model("ch", "teacher", 0, {}, "paper", build, train)
+    assert len(trained) == 1                       # record present: nothing trained yet
+    assert float(fresh.model.weight[0, 0]) == 5.0 and len(trained) == 2

@@ -8,6 +8,11 @@ parameters, the profile, the seed, package versions, the device and the git comm
 Writes are atomic (temporary file, then rename), so an interrupted run leaves either
 nothing or a complete record, and :meth:`RunStore.run` never recomputes a finished run.
 
+Each record stores the hash of the code that computed it
+(:func:`kdcore.results.provenance.code_hash`). A record whose hash differs from today's
+code is *stale*: :meth:`RunStore.run` recomputes it, unless the store keeps stale records
+(``keep_stale=True`` or ``KDCORE_KEEP_STALE=1``), and the tables mark it.
+
 Trained models that later runs need (teachers) are kept beside the records in
 ``results/.cache`` (not committed); if one is missing it is retrained deterministically.
 
@@ -27,7 +32,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RunStore", "results_root", "SCHEMA"]
+from .provenance import code_hash
+
+__all__ = ["RunStore", "TrainedModel", "results_root", "is_current", "SCHEMA"]
 
 SCHEMA = 1
 
@@ -94,11 +101,44 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
             tmp.unlink()
 
 
-class RunStore:
-    """Finished runs on disk, keyed by their configuration."""
+class TrainedModel:
+    """A trained model's run record, and the model itself built only when first asked for."""
 
-    def __init__(self, root: Path | str | None = None) -> None:
+    def __init__(self, record: dict, load: Callable[[], Any], model: Any = None) -> None:
+        self.record = record
+        self._load = load
+        self._model: Any = model
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            self._model = self._load()
+        return self._model
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+
+def is_current(record: dict) -> bool:
+    """True when ``record`` was computed by the code that would compute it today."""
+    return record.get("code_hash") == code_hash(record["chapter"])
+
+
+class RunStore:
+    """Finished runs on disk, keyed by their configuration.
+
+    ``keep_stale``: reuse records computed by older code instead of recomputing them
+    (default: ``$KDCORE_KEEP_STALE == "1"``); tables still mark them stale.
+    """
+
+    def __init__(self, root: Path | str | None = None, keep_stale: bool | None = None) -> None:
         self.root = Path(root) if root is not None else results_root()
+        self.keep_stale = (os.environ.get("KDCORE_KEEP_STALE", "0") == "1") if keep_stale is None else keep_stale
+
+    def usable(self, record: dict | None) -> bool:
+        """A finished record this store reuses: current, or stale while ``keep_stale``."""
+        return record is not None and (self.keep_stale or is_current(record))
 
     # -- keys and paths ---------------------------------------------------------------
     @staticmethod
@@ -128,10 +168,11 @@ class RunStore:
         """Return the finished record, or call ``fn()`` and store what it returns.
 
         ``fn`` returns ``{"metrics": {name: float}, "history": {...}?, "extra": {...}?}``;
-        ``metrics`` are the headline numbers that go into the paper-vs-ours table.
+        ``metrics`` are the headline numbers that go into the paper-vs-ours table. A stale
+        record (older code) is recomputed and overwritten unless ``keep_stale``.
         """
         done = self.load(chapter, setting, seed, params, profile)
-        if done is not None:
+        if self.usable(done):
             return done
         t0 = time.perf_counter()
         out = fn()
@@ -142,37 +183,56 @@ class RunStore:
                   "key": self.key(chapter, setting, seed, params, profile),
                   "metrics": {k: float(v) for k, v in out["metrics"].items()},
                   "history": _jsonable(out.get("history")), "extra": _jsonable(out.get("extra")),
-                  "seconds": round(time.perf_counter() - t0, 3),
+                  "seconds": round(time.perf_counter() - t0, 3), "code_hash": code_hash(chapter),
                   "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                   **_environment()}
         path = self.path(chapter, setting, seed, params, profile)
         _atomic_write(path, lambda p: p.write_text(json.dumps(record, indent=1, sort_keys=True)))
         return record
 
-    def model_run(self, chapter: str, setting: str, seed: int, params: dict, profile: str,
-                  build: Callable[[], Any], train: Callable[[Any], dict]) -> tuple[dict, Any]:
-        """Like :meth:`run` for a model later runs need (e.g. a teacher).
+    def trained_model(self, chapter: str, setting: str, seed: int, params: dict, profile: str,
+                      build: Callable[[], Any], train: Callable[[Any], dict]) -> "TrainedModel":
+        """A model later runs need (e.g. a teacher), its record now, the model only on demand.
 
-        Returns ``(record, model)``. The weights are cached in ``results/.cache``; if they
-        are missing the model is rebuilt and retrained (deterministic given the seed) and
-        the record is kept or written.
+        With a usable record, nothing is trained here: ``.model`` loads the weights cached in
+        ``results/.cache`` on first access, or (fresh clone: records committed, weights not)
+        retrains deterministically and keeps the record. So a chapter whose downstream
+        records all exist never builds its teachers. Without a usable record the model is
+        trained now and both are written.
         """
-        import torch
-
         key = self.key(chapter, setting, seed, params, profile)
         weights = self.root / ".cache" / f"{_slug(chapter)}-{_slug(setting)}-{key}.pt"
-        model = build()
         record = self.load(chapter, setting, seed, params, profile)
-        if record is not None and weights.exists():
-            model.load_state_dict(torch.load(weights, map_location="cpu"))
-            return record, model
-        if record is None:
-            record = self.run(chapter, setting, seed, params, profile, lambda: train(model))
-        else:  # record committed, weights not (fresh clone): retrain, keep the record
-            train(model)
+        if self.usable(record):
+            return TrainedModel(record, lambda: self._load_or_retrain(weights, build, train))
+        model = build()
+        record = self.run(chapter, setting, seed, params, profile, lambda: train(model))
+        self._save_weights(weights, model)
+        return TrainedModel(record, lambda: model, model)
+
+    def model_run(self, chapter: str, setting: str, seed: int, params: dict, profile: str,
+                  build: Callable[[], Any], train: Callable[[Any], dict]) -> tuple[dict, Any]:
+        """``(record, model)`` of :meth:`trained_model`, the model loaded (or trained) now."""
+        t = self.trained_model(chapter, setting, seed, params, profile, build, train)
+        return t.record, t.model
+
+    @staticmethod
+    def _save_weights(weights: Path, model: Any) -> None:
+        import torch
+
         model.cpu()
         _atomic_write(weights, lambda p: torch.save(model.state_dict(), p))
-        return record, model
+
+    def _load_or_retrain(self, weights: Path, build: Callable[[], Any], train: Callable[[Any], dict]) -> Any:
+        import torch
+
+        model = build()
+        if weights.exists():
+            model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+            return model
+        train(model)                    # record committed, weights not (fresh clone)
+        self._save_weights(weights, model)
+        return model
 
     def records(self, chapter: str | None = None) -> list[dict]:
         """All records (of one chapter), in a stable order."""

@@ -14,11 +14,12 @@ from pathlib import Path
 import pandas as pd
 
 from .paper import PaperNumber
-from .records import RunStore
+from .records import RunStore, is_current
 
 __all__ = ["comparison_table", "readable_table", "format_mean_std", "markdown_sections", "TABLE_COLUMNS"]
 
-TABLE_COLUMNS = ["chapter", "setting", "metric", "paper", "ours", "ours_std", "delta", "n_runs", "profile"]
+TABLE_COLUMNS = ["chapter", "setting", "metric", "paper", "ours", "ours_std", "delta", "n_runs", "profile",
+                 "dirty", "current"]
 
 
 def _fmt(x: float, digits: int = 4) -> str:
@@ -62,14 +63,20 @@ def comparison_table(chapter: str | None = None, root: Path | str | None = None,
     ``ours`` is the mean over seeds of the run records, ``ours_std`` their sample std
     (NaN for one run), ``delta = ours - paper``. Paper numbers without a run of ours
     appear with ``ours`` empty, so what is missing is visible. ``paper_numbers`` are the
-    chapters' :class:`PaperNumber` data (none: our numbers only).
+    chapters' :class:`PaperNumber` data (none: our numbers only). ``current`` is true when
+    every record behind the row was computed by today's code (see
+    :mod:`kdcore.results.provenance`); ``dirty`` counts records made from a working tree
+    with uncommitted changes.
     """
     numbers = list(paper_numbers)
     rows: dict[tuple, dict] = {}
     for rec in _latest_per_seed(RunStore(root).records(chapter)):
         for metric, value in rec["metrics"].items():
             k = (rec["chapter"], rec["setting"], metric, rec["profile"])
-            rows.setdefault(k, {"values": []})["values"].append(value)
+            row = rows.setdefault(k, {"values": [], "current": True, "dirty": 0})
+            row["values"].append(value)
+            row["current"] &= is_current(rec)
+            row["dirty"] += str(rec.get("git_commit", "")).endswith("-dirty")
     paper = {(p.chapter, p.setting, p.metric): p for p in numbers
              if chapter is None or p.chapter == chapter}
     out = []
@@ -79,22 +86,31 @@ def comparison_table(chapter: str | None = None, root: Path | str | None = None,
         pv = p.value if p else float("nan")
         out.append({"chapter": ch, "setting": setting, "metric": metric, "paper": pv,
                     "ours": vals.mean(), "ours_std": vals.std(ddof=1) if len(vals) > 1 else float("nan"),
-                    "delta": vals.mean() - pv, "n_runs": len(vals), "profile": profile})
+                    "delta": vals.mean() - pv, "n_runs": len(vals), "profile": profile,
+                    "dirty": r["dirty"], "current": r["current"]})
     have = {(r["chapter"], r["setting"], r["metric"]) for r in out}
     for key, p in paper.items():
         if key not in have:
             out.append({"chapter": p.chapter, "setting": p.setting, "metric": p.metric, "paper": p.value,
                         "ours": float("nan"), "ours_std": float("nan"), "delta": float("nan"),
-                        "n_runs": 0, "profile": ""})
+                        "n_runs": 0, "profile": "", "dirty": 0, "current": pd.NA})
     df = pd.DataFrame(out, columns=TABLE_COLUMNS)
     order = {(p.chapter, p.setting): i for i, p in enumerate(numbers)}
     df["_o"] = [order.get((c, s), 10**6) for c, s in zip(df.chapter, df.setting)]
     return df.sort_values(["chapter", "_o", "setting", "metric", "profile"], kind="stable").drop(columns="_o").reset_index(drop=True)
 
 
+def _provenance(profile: str, current, dirty: int) -> str:
+    """The profile, marked where the records are stale or come from a dirty tree."""
+    if not profile:
+        return "—"
+    marks = ([] if current is pd.NA or bool(current) else ["stale code"]) + (["dirty tree"] if dirty else [])
+    return profile + (f" ({', '.join(marks)})" if marks else "")
+
+
 def readable_table(df: pd.DataFrame, chapter_column: bool = True) -> pd.DataFrame:
     """The comparison table as strings for readers: ``ours`` as "mean ± std", Δ signed,
-    missing values as "—"."""
+    missing values as "—", the profile marked "stale code" / "dirty tree" where it applies."""
     out = pd.DataFrame({
         "chapter": df.chapter,
         "setting": df.setting,
@@ -103,7 +119,7 @@ def readable_table(df: pd.DataFrame, chapter_column: bool = True) -> pd.DataFram
         "ours (mean ± std)": [format_mean_std(m, s) for m, s in zip(df.ours, df.ours_std)],
         "Δ": ["—" if d != d else ("+" if d >= 0 else "") + _fmt(d) for d in df.delta],
         "runs": df.n_runs.astype(int),
-        "profile": [p or "—" for p in df.profile],
+        "profile": [_provenance(p, c, d) for p, c, d in zip(df.profile, df.current, df.dirty)],
     })
     return out if chapter_column else out.drop(columns="chapter")
 

@@ -1,0 +1,117 @@
+"""Which code computed a run record: a hash of the chapter package and every kdcore module it uses.
+
+A record is *current* when the code that would compute it today hashes to the value it
+stores; otherwise it is *stale* and ``make reproduce`` recomputes it. The hash covers
+
+- every file of ``kdcore/chapters/<chapter>/`` (or, for a name with no chapter package,
+  every kdcore module outside ``kdcore/chapters``), and
+- every kdcore module those files import, transitively (found statically with ``ast``,
+  imports inside functions included), with the ``__init__`` of each enclosing package.
+
+Record keeping and display (``kdcore.results``, ``kdcore.display``) store and show what a
+run returned without computing it, so they are left out: a new table format does not make
+every record stale. Each file enters as its syntax tree with docstrings removed (``ast.dump``), so editing a
+comment or a docstring leaves records current, while any change to code they run does
+not. The source is read from disk, never imported: the core learns a chapter's code
+without depending on it.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+from pathlib import Path
+
+__all__ = ["code_hash", "code_files", "imported_modules", "module_file", "PACKAGE"]
+
+PACKAGE = Path(__file__).resolve().parent.parent   # .../kdcore
+_NAME = PACKAGE.name
+NOT_COMPUTING = ("results", "display")   # top-level kdcore modules that never compute a metric
+
+
+def _module_name(path: Path, package: Path) -> str:
+    parts = [_NAME, *path.relative_to(package).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path, package: Path = PACKAGE) -> set[str]:
+    """Absolute dotted names of everything ``path`` (a file inside ``package``) imports,
+    relative imports resolved; ``from a import b`` yields both ``a`` and ``a.b``."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    name = _module_name(path, package)
+    here = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here.split(".")
+                base = base[:len(base) - (node.level - 1)]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            out.add(mod)
+            out.update(f"{mod}.{alias.name}" for alias in node.names)
+    return out
+
+
+def module_file(name: str, package: Path = PACKAGE) -> Path | None:
+    """The file of a dotted kdcore module name, or ``None`` (not kdcore, or not a module)."""
+    parts = name.split(".")
+    if parts[0] != _NAME:
+        return None
+    base = package.joinpath(*parts[1:])
+    for candidate in (base / "__init__.py", base.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def code_files(chapter: str, package: Path = PACKAGE) -> list[Path]:
+    """The files whose code computes a record of ``chapter`` (see the module docstring)."""
+    own = package / "chapters" / chapter
+    if own.is_dir():
+        todo = sorted(own.rglob("*.py"))
+    else:
+        todo = sorted(p for p in package.rglob("*.py") if "chapters" not in p.relative_to(package).parts)
+    seen: set[Path] = set()
+    while todo:
+        path = todo.pop()
+        rel = path.relative_to(package).with_suffix("").parts
+        if path in seen or "__pycache__" in path.parts or rel[0] in NOT_COMPUTING:
+            continue
+        seen.add(path)
+        names = imported_modules(path, package)
+        # Importing a.b.c runs the __init__ of a and a.b too.
+        names |= {".".join(n.split(".")[:k]) for n in names for k in range(1, n.count(".") + 1)}
+        todo.extend(f for f in (module_file(n, package) for n in names) if f is not None and f not in seen)
+    return sorted(seen)
+
+
+def _normalised(path: Path) -> str:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, annotate_fields=False)
+
+
+@functools.lru_cache(maxsize=None)
+def _hash(chapter: str, package: Path, stamp: tuple) -> str:
+    h = hashlib.sha256()
+    for path in code_files(chapter, package):
+        h.update(path.relative_to(package).as_posix().encode())
+        h.update(_normalised(path).encode())
+    return h.hexdigest()[:16]
+
+
+def code_hash(chapter: str, package: Path = PACKAGE) -> str:
+    """16 hex digits identifying the code that computes ``chapter``'s records today."""
+    # Keyed on every file's mtime, so an edit during a long session is seen.
+    stamp = tuple((str(p), p.stat().st_mtime_ns) for p in sorted(package.rglob("*.py")))
+    return _hash(chapter, package, stamp)
