@@ -103,7 +103,8 @@ class CrossLayerVID(nn.Module):
         faithful: the authors' code: σ² multiplied, only the last pair counted, unweighted.
         last_pair_scale: ``c`` of the faithful loss (``1/S`` for all-to-all, 1 for pairwise).
         variance, reduction, init_variance: per-pair :class:`~kdcore.losses.vid.VIDTerm` options.
-        teacher: frozen teacher used when the batch holds no cached features.
+        teacher: frozen teacher used when the batch holds no cached features (run in its
+            current mode: ``eval()`` for running BatchNorm statistics).
         prefix: batch key prefix of cached teacher features.
         teacher_bf16: run that teacher under bf16 autocast.
 
@@ -148,7 +149,7 @@ class CrossLayerVID(nn.Module):
         if not self._teacher:
             raise KeyError(f"batch has no cached teacher features {[self.prefix + n for n in names]} "
                            "and CrossLayerVID was given no teacher")
-        teacher = self._teacher[0].eval()
+        teacher = self._teacher[0]   # run in the mode it is in (eval: running BN statistics)
         x = batch["x"]
         with torch.no_grad(), torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.teacher_bf16):
             feats = teacher.features(x)
