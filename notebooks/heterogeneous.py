@@ -92,7 +92,7 @@ from kdcore.results import RunStore, comparison_table
 from kdcore.verdicts import verdict_markdown, verdict_table
 
 cfg = ch.HeterogeneousConfig.from_namespace(globals())   # validates every parameter first
-store = RunStore()
+store = RunStore(profile=cfg.profile)   # smoke runs write to a scratch folder, paper runs to results/
 sns.set_theme(style="whitegrid", context="notebook")
 print(f"profile: {cfg.profile}; results in {store.root}")
 
@@ -275,7 +275,7 @@ for t in cfg.cross_teachers:
 # ## Paper vs ours
 
 # %%
-table = comparison_table(ch.CHAPTER, paper_numbers=ch.NUMBERS)
+table = comparison_table(ch.CHAPTER, store.root, paper_numbers=ch.NUMBERS)
 table = table[((table.profile == cfg.profile) | (table.n_runs == 0)) & (table.metric == "accuracy")]
 show_comparison(table, caption=f"accuracy: the authors vs ours (profile: {cfg.profile}; the paper's means are over 10 runs)")
 secs = sum(r["seconds"] for r in recs)

@@ -20,7 +20,8 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kdcore.chapters.heterogeneous", description=__doc__.split("\n")[0])
     parser.add_argument("--profile", default="paper", choices=("paper", "smoke"))
-    parser.add_argument("--results", default=None, help="results folder (default: results_root())")
+    parser.add_argument("--results", default=None, help="results folder (default: results/ for the paper "
+                        "profile, the scratch folder for smoke)")
     parser.add_argument("--workers", type=int, default=1, help="processes sharing the device (tiny students are "
                         "launch-bound: 8-12 on one GPU)")
     parser.add_argument("--datasets", nargs="*", default=None, help="only these columns")
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     from .pairs import DATASET
     from .runners import teacher
 
-    results = str(Path(args.results).resolve()) if args.results else str(results_root())
+    results = str(Path(args.results).resolve()) if args.results else str(results_root(cfg.profile))
     os.environ["KDCORE_RESULTS"] = results
     store = RunStore(results)
     t0 = time.perf_counter()

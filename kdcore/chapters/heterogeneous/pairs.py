@@ -143,6 +143,7 @@ def single_pair_run(cfg: HeterogeneousConfig, store: RunStore, seed: int = 0) ->
 
 
 def cross_setting(teacher_name: str, method: str) -> str:
+    """Run-record setting of an all-pairs run (the same names as :mod:`.paper`'s claims)."""
     return f"all pairs {NAMES[teacher_name]} -> ConvVeryTiny: {method}"
 
 

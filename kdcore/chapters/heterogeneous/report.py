@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...verdicts import Claim
 from .data import LABELS
-from .paper import MAX_2022, NUMBERS
+from .paper import MAX_2022, NUMBERS, claims_2022, cross_claims  # noqa: F401 (re-exported)
 from .runners import setting
 
 __all__ = ["summary_table", "claims_2022", "trajectories", "cross_claims", "cross_summary", "lambda_snapshots"]
@@ -31,26 +30,6 @@ def summary_table(runs: pd.DataFrame, profile: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def claims_2022(datasets: list[str]) -> list[Claim]:
-    """The 2022 paper's claims, per dataset: tuned metaparameters beat the same random start
-    (paired by run), beat no distillation and the naive setting; the extrapolated
-    trajectory does as well as the gradient (checked as: it beats the random start too)."""
-    out = []
-    for d in datasets:
-        lab = LABELS[d]
-        out += [Claim(f"{lab}: gradient-tuned (lambda, T) beat the same random start", setting(d, "gradient"),
-                      "accuracy", setting(d, "random")),
-                Claim(f"{lab}: gradient-tuned (lambda, T) beat no distillation", setting(d, "gradient"),
-                      "accuracy", setting(d, "none")),
-                Claim(f"{lab}: gradient-tuned (lambda, T) beat lambda = 0.5, T = 1", setting(d, "gradient"),
-                      "accuracy", setting(d, "naive")),
-                Claim(f"{lab}: the extrapolated trajectory beats the same random start", setting(d, "proposed"),
-                      "accuracy", setting(d, "random")),
-                Claim(f"{lab}: gradient-tuned (lambda, T) beat the Optuna search", setting(d, "gradient"),
-                      "accuracy", setting(d, "hyperopt"), paired=False)]
-    return out
-
-
 def trajectories(records: list[dict], dataset: str, methods=("gradient", "proposed")) -> pd.DataFrame:
     """Long table of (method, run, step, lambda, temperature) from the records' trajectories."""
     rows = []
@@ -59,21 +38,6 @@ def trajectories(records: list[dict], dataset: str, methods=("gradient", "propos
             if rec["setting"] == setting(dataset, m) and rec.get("extra") and rec["extra"].get("trajectory"):
                 rows += [{"method": m, "run": rec["seed"], **p} for p in rec["extra"]["trajectory"]]
     return pd.DataFrame(rows)
-
-
-def cross_claims(teachers: list[str]) -> list[Claim]:
-    """The draft's claim, as the book tests it: tuned lambda_ij beat fixed, random and i<->i
-    weights, Hinton's loss and no teacher (paired by seed: same split, teacher, init)."""
-    from .pairs import cross_setting
-
-    out = []
-    for t in teachers:
-        tuned = cross_setting(t, "tuned")
-        for base, words in [("uniform", "the same uniform start, fixed"), ("random", "random fixed weights"),
-                            ("pairwise", "i<->i pairs only"), ("hinton", "Hinton's loss"), ("none", "no teacher")]:
-            out.append(Claim(f"{tuned.split(':')[0]}: tuned lambda_ij beat {words}", tuned, "accuracy",
-                             cross_setting(t, base)))
-    return out
 
 
 def cross_summary(records: list[dict], profile: str) -> pd.DataFrame:
