@@ -310,6 +310,13 @@ display(Markdown(verdict_markdown(verdicts, cfg.profile)))
 #   $(p - n)/(2\varepsilon)$ was meant, $\varepsilon^2$ times the intended value, a scale
 #   error that their upper-level learning rate of $10^5$ may have absorbed; ours uses the
 #   intended formula (tested against the exact hypergradient).
+# - **The loss as coded.** The authors' CIFAR code (`code/funcs.py`) passed the teacher's
+#   log-probabilities as the input of `KLDivLoss` and the student's probabilities as the
+#   target, i.e. $\mathrm{KL}(p_\text{student}\,\|\,p_\text{teacher})$, and trained the student
+#   with Adam; their synthetic code has the usual order. We use
+#   $\mathrm{KL}(p_\text{teacher}\,\|\,p_\text{student})$ (the paper's soft cross-entropy, up to a
+#   constant) and SGD with learning rate 1.0 halved every 10 epochs, as the published paper
+#   describes.
 # - **Validation data.** In the authors' synthetic notebook the upper level read the *test*
 #   set; here it reads a separate validation split (15 rows), and Optuna scores trials on
 #   the validation split too.
