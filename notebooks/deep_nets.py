@@ -253,8 +253,9 @@ for table in cfg.tables:
 
 # %%
 trials = report.trials_frame(recs)
+trials["search"] = trials["table"] + " " + trials["method"]
 grid = sns.relplot(trials, x="validation accuracy", y="test accuracy", hue="mode", style="chosen on test",
-                   col="method", row="table", height=3.2, aspect=1.2, facet_kws={"sharex": False, "sharey": False})
+                   col="search", height=3.2, aspect=1.1, facet_kws={"sharex": False, "sharey": False})
 grid.figure.suptitle(f"search trials (profile: {cfg.profile})", y=1.02)
 plt.show()
 
@@ -271,8 +272,9 @@ for table in cfg.tables:
         if not mats:
             continue
         fig, axes = plt.subplots(1, len(mats), figsize=(4.2 * len(mats), 2.6), squeeze=False)
+        top = max(m.values.max() for _, m in mats)
         for ax, (t, m) in zip(axes[0], mats):
-            sns.heatmap(m, ax=ax, vmin=0, vmax=1, cmap="Blues", cbar=False, annot=m.shape[1] <= 4, fmt=".2f")
+            sns.heatmap(m, ax=ax, vmin=0, vmax=top, cmap="Blues", cbar=False, annot=m.shape[1] <= 4, fmt=".2f")
             ax.set_title(f"trial {t['number']}: β={t['beta']:.2f}, test {t['accuracy']:.3f}", fontsize=9)
         fig.suptitle(f"{'Table 1' if table == 'table1' else 'Table 2'}, all-to-all ({mode}), profile {cfg.profile}", y=1.05)
         plt.show()

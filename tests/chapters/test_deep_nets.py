@@ -12,7 +12,7 @@ import yaml
 
 from kdcore.chapters import deep_nets as ch
 from kdcore.chapters.deep_nets import runners, search
-from kdcore.chapters.deep_nets.__main__ import load_config
+from kdcore.chapters.deep_nets.script import load_config
 from kdcore.losses import HintonKD, authors_lambda, kd_loss_oleinik2023
 from kdcore.results import RunStore
 
@@ -143,3 +143,18 @@ def test_search_resumes_from_its_trial_records(tiny_lab, monkeypatch):
     calls.clear()
     ch.run_search(bigger, "table1", "pairwise", "corrected")
     assert calls == []                                                           # everything read back
+
+
+def test_random_trials_trained_apart_are_the_ones_the_search_asks_for(tiny_lab, monkeypatch):
+    cfg = ch.DeepNetsConfig(**{**tiny_lab.cfg.asdict(), "a2a_trials": 3})
+    lab = runners.Lab(cfg, tiny_lab.store)
+    s = search.Search(lab, "table1", "all-to-all", "corrected")
+    assert s.n_random == 3 and search.Search(lab, "table1", "pairwise", "faithful").n_random == 2
+    apart = [s.random_trial(k) for k in (2, 0, 1)]          # any order, as parallel workers would
+    calls = []
+    real_fit = ch.experiments.fit
+    monkeypatch.setattr(ch.experiments, "fit", lambda *a, **k: calls.append(k.get("desc")) or real_fit(*a, **k))
+    summary = s.summary()
+    assert calls == [] and {t["key"] for t in summary["extra"]["trials"]} == {r["key"] for r in apart}
+    with pytest.raises(ValueError, match="depends on earlier"):
+        search.Search(runners.Lab(ch.DeepNetsConfig(a2a_trials=12)), "table1", "all-to-all", "faithful").random_trial(10)

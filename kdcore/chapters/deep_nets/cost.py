@@ -96,7 +96,7 @@ def feature_cost(lab: Lab, rows: int = 0) -> dict:
             hist = fit(model, data, objective, train_config(cfg, cfg.cost_epochs + 1, 0), desc=f"cost: {name}")
             seconds[name] = min(hist.epoch_seconds[1:])        # the first epoch warms up
         base = seconds["student_only"]
-        gb = lab.feature_cache_gb("resnet10", RESNET10_LAYERS)
+        gb = lab.feature_gb("resnet10", RESNET10_LAYERS)
         return {"metrics": {f"ratio_{k}": v / base for k, v in seconds.items() if k != "student_only"},
                 "extra": {"epoch_seconds": seconds, **once, "cache_gb_full_train": gb,
                           "bytes_per_image": gb * 1e9 / cfg.n_train, "device": _device_name(device)}}

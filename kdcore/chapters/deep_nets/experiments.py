@@ -63,14 +63,15 @@ def vid(lab: Lab, teacher: str, student: str, pairs: list[tuple[str, str]], lam:
     faithful = mode == "faithful"
     bn = "batch" if faithful else "eval"
     variance, reduction = ("scalar", "sum") if faithful else (lab.cfg.variance, lab.cfg.reduction)
-    t_layers = list(dict.fromkeys(t for t, _ in pairs))
+    # the faithful loss reads only the last pair: cache only that teacher layer
+    t_layers = [pairs[-1][0]] if faithful else list(dict.fromkeys(t for t, _ in pairs))
     params = {"method": "vid", "teacher": lab.teacher_key(teacher, kind), "pairs": pairs, "beta": beta,
               "mode": mode, "teacher_bn": bn, "variance": variance, "reduction": reduction,
               # the faithful loss ignores λ and scales the last pair by c
               **({"last_pair_scale": last_pair_scale} if faithful else {"lam": [round(float(v), 8) for v in lam]})}
 
     def objective(teacher_module: nn.Module | None) -> CrossLayerVID:
-        t_shapes = feature_shapes(build(teacher, lab.cfg), t_layers)
+        t_shapes = feature_shapes(build(teacher, lab.cfg), list(dict.fromkeys(t for t, _ in pairs)))
         s_shapes = feature_shapes(build(student, lab.cfg), [s for _, s in pairs])
         return CrossLayerVID(pairs, t_shapes, s_shapes, lam, beta, faithful=faithful,
                              last_pair_scale=last_pair_scale, variance=variance, reduction=reduction,
