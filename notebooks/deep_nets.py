@@ -317,6 +317,16 @@ verdicts = verdict_table(store.records(ch.CHAPTER), ch.paper.claims(tuple(cfg.ta
 show_markdown(verdict_markdown(verdicts, cfg.profile))
 
 # %% [markdown]
+# How long this profile took, from its run records (each record's own compute time; the
+# script runs many of them side by side, so the wall time was shorter):
+
+# %%
+recs = report.chapter_records(store, cfg.profile)
+devices = sorted({r["device"] for r in recs})
+print(f"[{cfg.profile}] {len(recs)} run records, {sum(r['seconds'] for r in recs) / 60:.1f} min of compute "
+      f"on {', '.join(devices)}")
+
+# %% [markdown]
 # ## What differed from the paper
 #
 # - **Bugs, shown both ways.** Faithful rows run the authors' code: σ² multiplied in the VID
