@@ -236,7 +236,8 @@ print(f"ResNet10's nine feature maps for {cfg.n_train} images take {cost['extra'
 # the held-out 1,152 and on the test sets; the sampler sees the validation accuracy only.
 # The trial with the best *test* accuracy is the authors' choice (optimistic by
 # construction); the trial with the best *validation* accuracy is a clean choice. Both are
-# retrained on all 10,112 rows from new seeds.
+# retrained on all 10,112 rows, from the seeds `rerun_seeds` (in the paper profile the first
+# seeds of the student-alone runs, so the initial student is the same).
 
 # %%
 for table in cfg.tables:

@@ -158,3 +158,20 @@ def test_random_trials_trained_apart_are_the_ones_the_search_asks_for(tiny_lab, 
     assert calls == [] and {t["key"] for t in summary["extra"]["trials"]} == {r["key"] for r in apart}
     with pytest.raises(ValueError, match="depends on earlier"):
         search.Search(runners.Lab(ch.DeepNetsConfig(a2a_trials=12)), "table1", "all-to-all", "faithful").random_trial(10)
+
+
+def test_script_plan_orders_work_by_what_it_needs():
+    from kdcore.chapters.deep_nets.script import plan
+
+    cfg = load_config("paper")
+    todo = plan(cfg)
+    tasks = [t for t, _ in todo]
+    assert len(tasks) == len(set(tasks))
+    position = {t: i for i, t in enumerate(tasks)}
+    for task, needs in todo:
+        assert all(position[n] < position[task] for n in needs), task
+    t2 = ("search", "table2", "all-to-all", "corrected")
+    assert dict(todo)[t2] == [("trial", *t2[1:], str(k)) for k in range(10)]
+    assert dict(todo)[("rerun", *t2[1:], "0")] == [t2]
+    assert tasks[0] == ("trial", *t2[1:], "0")                     # the slowest chain starts first
+    assert sum(t[0] == "sweep" for t in tasks) == 2 * 2 * cfg.hinton_runs

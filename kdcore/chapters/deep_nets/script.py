@@ -10,8 +10,8 @@ defaults (the notebook's ``parameters`` cell). Both are validated by
 calls, so the records written to ``DIR`` (via :class:`kdcore.results.RunStore`) are the
 records the notebook then reads; finished runs are skipped, so an interrupted run resumes.
 Teachers are trained first, in this process; then the experiments run as small units of
-work (one student run, one search's sequential part, ...) in three phases (:func:`phases`)
-on ``--workers`` processes. On one GPU several processes keep it busier than one: the
+work (one student run, one search's sequential part, ...) as soon as what they need is
+done (:func:`plan`), on ``--workers`` processes. On one GPU several processes keep it busier than one: the
 students are tiny and a single process mostly waits on kernel launches.
 """
 
@@ -50,35 +50,32 @@ def load_config(profile: str, params: Path | None = None) -> DeepNetsConfig:
     return DeepNetsConfig(**values)
 
 
-def phases(cfg: DeepNetsConfig) -> list[list[tuple]]:
-    """Units of work in three phases; inside a phase they are independent.
+def plan(cfg: DeepNetsConfig) -> list[tuple[tuple, list[tuple]]]:
+    """Units of work and what each waits for: ``[(task, [tasks it needs]), ...]``.
 
-    1. every run whose settings are known up front: the Hinton sweeps, the students alone,
-       the table baselines, the cost timing, and each search's leading random trials;
-    2. each search's remaining (TPE) trials, which depend on earlier results, and its summary;
-    3. the retraining of each search's chosen trials, one unit per seed.
-    The longest units go first, so the slow searches never wait at the end.
+    Known up front (no dependencies): every Hinton-sweep run, the students alone, the table
+    baselines, the cost timing, and each search's leading random trials. A search's
+    sequential part (its TPE trials and summary) waits for its random trials; the
+    retraining of its chosen trials (one unit per seed) waits for the summary; the sweeps'
+    best-run records wait for their runs. The slowest searches come first, so their
+    chains start early.
     """
-    first: list[tuple] = []
-    second: list[tuple] = []
-    third: list[tuple] = []
-    for table, method in search.SEARCHES:
-        if table in cfg.tables:
-            for mode in cfg.modes:
-                n_random = search.Search(Lab(cfg), table, method, mode).n_random
-                first += [("trial", table, method, mode, str(k)) for k in range(n_random)]
-                second.append(("search", table, method, mode))
-                third += [("rerun", table, method, mode, str(seed)) for seed in cfg.rerun_seeds]
+    out: list[tuple[tuple, list[tuple]]] = []
     heavy = {("table2", "all-to-all", "corrected"): 0, ("table1", "all-to-all", "corrected"): 1}
-    for part in (first, second, third):
-        part.sort(key=lambda t: heavy.get(t[1:4], 9))
-    first += [("sweep", student, variant, str(k)) for student in ("conv_tiny", "conv_very_tiny")
-              for variant in cfg.hinton_variants for k in range(cfg.hinton_runs)]
-    first += [("alone", student, str(seed)) for student in ("conv_tiny", "conv_very_tiny") for seed in cfg.alone_seeds]
-    first += [("baselines", table) for table in cfg.tables] + [("cost",)]
-    third += [("best_of_sweep", student, variant) for student in ("conv_tiny", "conv_very_tiny")
-              for variant in cfg.hinton_variants]
-    return [first, second, third]
+    keys = [(t, m, mode) for t, m in search.SEARCHES if t in cfg.tables for mode in cfg.modes]
+    for key in sorted(keys, key=lambda k: heavy.get(k, 9)):
+        n_random = search.Search(Lab(cfg), *key).n_random
+        trials = [("trial", *key, str(k)) for k in range(n_random)]
+        out += [(t, []) for t in trials]
+        out.append((("search", *key), trials))
+        out += [(("rerun", *key, str(seed)), [("search", *key)]) for seed in cfg.rerun_seeds]
+    for student in ("conv_tiny", "conv_very_tiny"):
+        for variant in cfg.hinton_variants:
+            runs = [("sweep", student, variant, str(k)) for k in range(cfg.hinton_runs)]
+            out += [(r, []) for r in runs] + [(("best_of_sweep", student, variant), runs)]
+        out += [(("alone", student, str(seed)), []) for seed in cfg.alone_seeds]
+    out += [(("baselines", table), []) for table in cfg.tables] + [(("cost",), [])]
+    return out
 
 
 _LAB: Lab | None = None
@@ -92,7 +89,7 @@ def _lab(cfg: DeepNetsConfig, root: str) -> Lab:
 
 
 def run_task(cfg: DeepNetsConfig, root: str, task: tuple, threads: int = 0) -> tuple[tuple, float]:
-    """One unit of :func:`phases` (also called in worker processes, which keep their Lab:
+    """One unit of :func:`plan` (also called in worker processes, which keep their Lab:
     data and cached teacher outputs are loaded once per process)."""
     if threads:
         torch.set_num_threads(threads)
@@ -147,6 +144,57 @@ def teachers(lab: Lab) -> None:
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
 
 
+def _report(task: tuple, sec: float) -> None:
+    if sec > 5:
+        print(f"[deep_nets] {' '.join(task)}: {sec:.0f} s", flush=True)
+
+
+def run_plan(cfg: DeepNetsConfig, root: str, todo: list[tuple[tuple, list[tuple]]], workers: int) -> list[tuple]:
+    """Run every task once its dependencies are done (in order with one worker; else on
+    ``workers`` spawned processes). Returns the tasks that failed (their dependants are
+    skipped; everything finished is kept, so a second call resumes)."""
+    failed: list[tuple] = []
+    if workers <= 1:
+        for task, needs in todo:
+            if any(n in failed for n in needs):
+                failed.append(task)
+                continue
+            try:
+                _report(*run_task(cfg, root, task))
+            except Exception:
+                failed.append(task)
+                traceback.print_exc()
+        return failed
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    threads = max(1, (os.cpu_count() or 2) // workers)
+    done: set[tuple] = set()
+    waiting = list(todo)
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+        running: dict = {}
+        while waiting or running:
+            for task, needs in list(waiting):          # in plan order: the slow chains first
+                if len(running) >= workers:              # queue no more than runs: a task that
+                    break                                # becomes ready later must not wait behind
+                if any(n in failed for n in needs):
+                    waiting.remove((task, needs))
+                    failed.append(task)
+                elif all(n in done for n in needs):
+                    waiting.remove((task, needs))
+                    running[pool.submit(run_task, cfg, root, task, threads)] = task
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                task = running.pop(fut)
+                try:
+                    _report(*fut.result())
+                    done.add(task)
+                except Exception:
+                    failed.append(task)
+                    traceback.print_exc()
+    return failed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kdcore.chapters.deep_nets", description=__doc__.split("\n")[0])
     parser.add_argument("--profile", choices=("smoke", "paper"), default="paper")
@@ -163,33 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu ({os.cpu_count()} cores)"
     print(f"[deep_nets] profile {cfg.profile} on {device}; records in {root}; {args.workers} worker(s)", flush=True)
     teachers(lab)
-    failed: list[tuple] = []
-    if args.workers <= 1:
-        for phase in phases(cfg):
-            for task in phase:
-                try:
-                    _, sec = run_task(cfg, root, task)
-                    if sec > 5:
-                        print(f"[deep_nets] {' '.join(task)}: {sec:.0f} s", flush=True)
-                except Exception:
-                    failed.append(task)
-                    traceback.print_exc()
-    else:
-        import multiprocessing as mp
-
-        threads = max(1, (os.cpu_count() or 2) // args.workers)
-        with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn")) as pool:
-            for i, phase in enumerate(phases(cfg), start=1):
-                futures = {pool.submit(run_task, cfg, root, task, threads): task for task in phase}
-                for fut in as_completed(futures):
-                    try:
-                        task, sec = fut.result()
-                        if sec > 5:
-                            print(f"[deep_nets] {' '.join(task)}: {sec:.0f} s", flush=True)
-                    except Exception:
-                        failed.append(futures[fut])
-                        traceback.print_exc()
-                print(f"[deep_nets] phase {i} done, {time.perf_counter() - t_start:.0f} s since start", flush=True)
+    failed = run_plan(cfg, root, plan(cfg), args.workers)
     wall = time.perf_counter() - t_start
     recs = [r for r in store.records("deep_nets") if r["profile"] == cfg.profile]
     print(f"[deep_nets] wall time {wall:.0f} s on {device}; {len(recs)} records "
