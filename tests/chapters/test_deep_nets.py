@@ -175,3 +175,21 @@ def test_script_plan_orders_work_by_what_it_needs():
     assert dict(todo)[("rerun", *t2[1:], "0")] == [t2]
     assert tasks[0] == ("trial", *t2[1:], "0")                     # the slowest chain starts first
     assert sum(t[0] == "sweep" for t in tasks) == 2 * 2 * cfg.hinton_runs
+
+
+def test_with_every_record_present_nothing_is_trained_or_loaded(tiny_lab):
+    from kdcore.chapters.deep_nets.script import plan, run_plan, teachers
+
+    cfg = ch.DeepNetsConfig(**{**tiny_lab.cfg.asdict(), "hinton_runs": 1, "a2a_trials": 1, "pairwise_trials": 1,
+                               "cost_rows": 8, "hinton_variants": ["oleinik2023"]})
+    root = str(tiny_lab.store.root)
+    teachers(runners.Lab(cfg, RunStore(root)))                      # what the script does first
+    assert run_plan(cfg, root, plan(cfg), workers=1) == []
+    n_records = len(tiny_lab.store.records(ch.CHAPTER))
+    reader = runners.Lab(cfg, RunStore(root))          # a fresh process: the notebook re-executed
+    ch.hinton_sweep(reader)
+    ch.table_baselines(reader, "table1")
+    ch.searches(reader)
+    ch.feature_cost(reader, cfg.cost_rows)
+    assert reader._teachers == {} and reader._data is None
+    assert len(tiny_lab.store.records(ch.CHAPTER)) == n_records

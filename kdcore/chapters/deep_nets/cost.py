@@ -55,9 +55,10 @@ def feature_cost(lab: Lab, rows: int = 0) -> dict:
     device = resolve_device(cfg.device)
     n = rows or cfg.n_train
     pairs = all_to_all_pairs(RESNET10_LAYERS, CONV_LAYERS)
+    # No device in the key: a notebook re-executed elsewhere reads the record (which names
+    # the device it was timed on) instead of timing again.
     params = {"rows": n, "epochs": cfg.cost_epochs, "student": "conv_tiny", "bf16": cfg.bf16,
-              "batch_size": cfg.batch_size, "device": _device_name(device),
-              "teachers": [lab.teacher_key("resnet18"), lab.teacher_key("resnet10")]}
+              "batch_size": cfg.batch_size, "teachers": [lab.teacher_key("resnet18"), lab.teacher_key("resnet10")]}
 
     def run() -> dict:
         split = lab.train_split("full").subset(torch.arange(n))

@@ -97,7 +97,11 @@ class Search:
                 "epochs": c.epochs, "beta": c.pairwise_beta if self.method == "pairwise" else c.a2a_beta_range}
 
     def study(self):
-        import optuna
+        import warnings
+
+        with warnings.catch_warnings():      # optuna imports tqdm.auto, which warns in notebooks without widgets
+            warnings.simplefilter("ignore")
+            import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         seed = self.lab.cfg.search_seed
