@@ -103,17 +103,11 @@ def run_task(cfg: DeepNetsConfig, root: str, task: tuple, threads: int = 0) -> t
     elif kind == "rerun":
         search.Search(lab, *args[:3]).reruns(int(args[3]))
     elif kind == "sweep":
-        student, variant, k = args[0], args[1], int(args[2])
-        beta, temp = experiments.hinton_draws(cfg.hinton_runs, cfg.hinton_draw_seed)[k]
-        experiments.student_run(lab, experiments.sweep_setting(student, variant), k, student,
-                                experiments.hinton(lab, "resnet18", beta, temp, variant),
-                                epochs=cfg.basic_epochs, eval_every=cfg.basic_epochs)
+        experiments.sweep_run(lab, args[0], args[1], int(args[2]))
     elif kind == "best_of_sweep":
         experiments.best_of_sweep(lab, *args)
     elif kind == "alone":
-        student, seed = args[0], int(args[1])
-        experiments.student_run(lab, f"{experiments.NAMES[student]} alone, {cfg.basic_epochs} epochs", seed, student,
-                                experiments.alone(lab), epochs=cfg.basic_epochs, eval_every=cfg.basic_epochs)
+        experiments.alone_run(lab, args[0], int(args[1]))
     elif kind == "baselines":
         experiments.table_baselines(lab, args[0])
     elif kind == "cost":
