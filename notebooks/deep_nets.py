@@ -99,7 +99,7 @@ from kdcore.results import RunStore, comparison_table
 from kdcore.verdicts import verdict_markdown, verdict_table
 
 cfg = ch.DeepNetsConfig.from_namespace(globals())   # validates every parameter first
-store = RunStore()
+store = RunStore(profile=cfg.profile)   # a smoke run keeps its records in a scratch folder
 lab = ch.Lab(cfg, store)
 sns.set_theme(style="whitegrid", context="notebook")
 print(f"profile: {cfg.profile}; results in {relative_path(store.root)}")
@@ -299,7 +299,7 @@ for table in cfg.tables:
 # beside ours, mean ± std over runs of this profile. `accuracy` is on the 10k JPEG test copy.
 
 # %%
-table = comparison_table(ch.CHAPTER, paper_numbers=ch.NUMBERS)
+table = comparison_table(ch.CHAPTER, store.root, ch.NUMBERS)
 table = table[((table.profile == cfg.profile) & table.metric.isin(
     ["accuracy", "accuracy_best_trial_on_test", "accuracy_batch_stats", "accuracy_mean_converged", "diverged_runs"]))
     | (table.n_runs == 0)]

@@ -217,7 +217,7 @@ class Lab:
 
     def __init__(self, cfg: DeepNetsConfig, store: RunStore | None = None, models: ModelStore | None = None) -> None:
         self.cfg = cfg
-        self.store = store or RunStore()
+        self.store = store or RunStore(profile=cfg.profile)
         self.models = models or ModelStore(self.store.root / ".cache" / "models")
         self._data: Data | None = None
         self._teachers: dict[tuple[str, str], StoredModel] = {}

@@ -84,7 +84,7 @@ _LAB: Lab | None = None
 def _lab(cfg: DeepNetsConfig, root: str) -> Lab:
     global _LAB
     if _LAB is None:
-        _LAB = Lab(cfg, RunStore(root))
+        _LAB = Lab(cfg, RunStore(root, profile=cfg.profile))
     return _LAB
 
 
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="processes for the experiments after the teachers")
     args = parser.parse_args(argv)
     cfg = load_config(args.profile, Path(args.params) if args.params else None)   # fails before any work
-    store = RunStore(args.results)
+    store = RunStore(args.results, profile=cfg.profile)   # smoke records go to the scratch folder
     root = str(store.root)
     t_start = time.perf_counter()
     _fast_kernels()
