@@ -165,6 +165,6 @@ class CrossLayerVID(nn.Module):
             vid = self.last_pair_scale * self.terms[-1](feats[s_name], t)
         else:
             t_feats = self.teacher_features(batch, self.teacher_layers)
-            vid = sum(self.lam[p] * term(feats[s], t_feats[t])
-                      for p, ((t, s), term) in enumerate(zip(self.pairs, self.terms)))
+            nll = torch.stack([term(feats[s], t_feats[t]) for (t, s), term in zip(self.pairs, self.terms)])
+            vid = (self.lam * nll).sum()     # elementwise, not a matmul: autocast keeps it float32
         return {"ce": (1 - self.beta) * ce, "vid": self.beta * vid}

@@ -12,7 +12,7 @@ import yaml
 
 from kdcore.chapters import deep_nets as ch
 from kdcore.chapters.deep_nets import runners, search
-from kdcore.chapters.deep_nets.__main__ import load_config
+from kdcore.chapters.deep_nets.script import load_config
 from kdcore.losses import HintonKD, authors_lambda, kd_loss_oleinik2023
 from kdcore.results import RunStore
 
@@ -143,3 +143,53 @@ def test_search_resumes_from_its_trial_records(tiny_lab, monkeypatch):
     calls.clear()
     ch.run_search(bigger, "table1", "pairwise", "corrected")
     assert calls == []                                                           # everything read back
+
+
+def test_random_trials_trained_apart_are_the_ones_the_search_asks_for(tiny_lab, monkeypatch):
+    cfg = ch.DeepNetsConfig(**{**tiny_lab.cfg.asdict(), "a2a_trials": 3})
+    lab = runners.Lab(cfg, tiny_lab.store)
+    s = search.Search(lab, "table1", "all-to-all", "corrected")
+    assert s.n_random == 3 and search.Search(lab, "table1", "pairwise", "faithful").n_random == 2
+    apart = [s.random_trial(k) for k in (2, 0, 1)]          # any order, as parallel workers would
+    calls = []
+    real_fit = ch.experiments.fit
+    monkeypatch.setattr(ch.experiments, "fit", lambda *a, **k: calls.append(k.get("desc")) or real_fit(*a, **k))
+    summary = s.summary()
+    assert calls == [] and {t["key"] for t in summary["extra"]["trials"]} == {r["key"] for r in apart}
+    with pytest.raises(ValueError, match="depends on earlier"):
+        search.Search(runners.Lab(ch.DeepNetsConfig(a2a_trials=12)), "table1", "all-to-all", "faithful").random_trial(10)
+
+
+def test_script_plan_orders_work_by_what_it_needs():
+    from kdcore.chapters.deep_nets.script import plan
+
+    cfg = load_config("paper")
+    todo = plan(cfg)
+    tasks = [t for t, _ in todo]
+    assert len(tasks) == len(set(tasks))
+    position = {t: i for i, t in enumerate(tasks)}
+    for task, needs in todo:
+        assert all(position[n] < position[task] for n in needs), task
+    t2 = ("search", "table2", "all-to-all", "corrected")
+    assert dict(todo)[t2] == [("trial", *t2[1:], str(k)) for k in range(10)]
+    assert dict(todo)[("rerun", *t2[1:], "0")] == [t2]
+    assert tasks[0] == ("trial", *t2[1:], "0")                     # the slowest chain starts first
+    assert sum(t[0] == "sweep" for t in tasks) == 2 * 2 * cfg.hinton_runs
+
+
+def test_with_every_record_present_nothing_is_trained_or_loaded(tiny_lab):
+    from kdcore.chapters.deep_nets.script import plan, run_plan, teachers
+
+    cfg = ch.DeepNetsConfig(**{**tiny_lab.cfg.asdict(), "hinton_runs": 1, "a2a_trials": 1, "pairwise_trials": 1,
+                               "cost_rows": 8, "hinton_variants": ["oleinik2023"]})
+    root = str(tiny_lab.store.root)
+    teachers(runners.Lab(cfg, RunStore(root)))                      # what the script does first
+    assert run_plan(cfg, root, plan(cfg), workers=1) == []
+    n_records = len(tiny_lab.store.records(ch.CHAPTER))
+    reader = runners.Lab(cfg, RunStore(root))          # a fresh process: the notebook re-executed
+    ch.hinton_sweep(reader)
+    ch.table_baselines(reader, "table1")
+    ch.searches(reader)
+    ch.feature_cost(reader, cfg.cost_rows)
+    assert reader._teachers == {} and reader._data is None
+    assert len(tiny_lab.store.records(ch.CHAPTER)) == n_records

@@ -7,7 +7,7 @@
 - :mod:`.cost`         what the teacher's outputs cost a student run;
 - :mod:`.report`       tables and figure data from the run records;
 - :mod:`.paper`        the paper's and the authors' notebooks' numbers as data, and the claims;
-- ``python -m kdcore.chapters.deep_nets`` runs the experiments as a script (:mod:`.__main__`).
+- :mod:`.script`       ``python -m kdcore.chapters.deep_nets``: the experiments as a script, on several processes.
 """
 
 from . import cost, experiments, paper, report, runners, search

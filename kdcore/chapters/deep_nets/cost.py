@@ -55,9 +55,10 @@ def feature_cost(lab: Lab, rows: int = 0) -> dict:
     device = resolve_device(cfg.device)
     n = rows or cfg.n_train
     pairs = all_to_all_pairs(RESNET10_LAYERS, CONV_LAYERS)
+    # No device in the key: a notebook re-executed elsewhere reads the record (which names
+    # the device it was timed on) instead of timing again.
     params = {"rows": n, "epochs": cfg.cost_epochs, "student": "conv_tiny", "bf16": cfg.bf16,
-              "batch_size": cfg.batch_size, "device": _device_name(device),
-              "teachers": [lab.teacher_key("resnet18"), lab.teacher_key("resnet10")]}
+              "batch_size": cfg.batch_size, "teachers": [lab.teacher_key("resnet18"), lab.teacher_key("resnet10")]}
 
     def run() -> dict:
         split = lab.train_split("full").subset(torch.arange(n))
@@ -96,7 +97,7 @@ def feature_cost(lab: Lab, rows: int = 0) -> dict:
             hist = fit(model, data, objective, train_config(cfg, cfg.cost_epochs + 1, 0), desc=f"cost: {name}")
             seconds[name] = min(hist.epoch_seconds[1:])        # the first epoch warms up
         base = seconds["student_only"]
-        gb = lab.feature_cache_gb("resnet10", RESNET10_LAYERS)
+        gb = lab.feature_gb("resnet10", RESNET10_LAYERS)
         return {"metrics": {f"ratio_{k}": v / base for k, v in seconds.items() if k != "student_only"},
                 "extra": {"epoch_seconds": seconds, **once, "cache_gb_full_train": gb,
                           "bytes_per_image": gb * 1e9 / cfg.n_train, "device": _device_name(device)}}

@@ -28,8 +28,8 @@ from ...regressors import feature_shapes
 from ...train import evaluate, fit, seed_everything
 from .runners import CHAPTER, NAMES, Lab, build, train_config
 
-__all__ = ["Method", "alone", "hinton", "vid", "student_run", "hinton_draws", "hinton_sweep", "table_baselines",
-           "VARIANT_LABEL"]
+__all__ = ["Method", "alone", "hinton", "vid", "student_run", "hinton_draws", "hinton_sweep", "alone_run",
+           "sweep_run", "sweep_runs", "best_of_sweep", "sweep_setting", "table_baselines", "VARIANT_LABEL"]
 
 VARIANT_LABEL = {"oleinik2023": "authors' loss", "hinton": "corrected loss"}
 
@@ -63,14 +63,15 @@ def vid(lab: Lab, teacher: str, student: str, pairs: list[tuple[str, str]], lam:
     faithful = mode == "faithful"
     bn = "batch" if faithful else "eval"
     variance, reduction = ("scalar", "sum") if faithful else (lab.cfg.variance, lab.cfg.reduction)
-    t_layers = list(dict.fromkeys(t for t, _ in pairs))
+    # the faithful loss reads only the last pair: cache only that teacher layer
+    t_layers = [pairs[-1][0]] if faithful else list(dict.fromkeys(t for t, _ in pairs))
     params = {"method": "vid", "teacher": lab.teacher_key(teacher, kind), "pairs": pairs, "beta": beta,
               "mode": mode, "teacher_bn": bn, "variance": variance, "reduction": reduction,
               # the faithful loss ignores λ and scales the last pair by c
               **({"last_pair_scale": last_pair_scale} if faithful else {"lam": [round(float(v), 8) for v in lam]})}
 
     def objective(teacher_module: nn.Module | None) -> CrossLayerVID:
-        t_shapes = feature_shapes(build(teacher, lab.cfg), t_layers)
+        t_shapes = feature_shapes(build(teacher, lab.cfg), list(dict.fromkeys(t for t, _ in pairs)))
         s_shapes = feature_shapes(build(student, lab.cfg), [s for _, s in pairs])
         return CrossLayerVID(pairs, t_shapes, s_shapes, lam, beta, faithful=faithful,
                              last_pair_scale=last_pair_scale, variance=variance, reduction=reduction,
@@ -145,15 +146,29 @@ def hinton_sweep(lab: Lab) -> list[dict]:
     lab.teacher("resnet18")
     for student in ("conv_tiny", "conv_very_tiny"):
         for seed in cfg.alone_seeds:
-            out.append(student_run(lab, f"{NAMES[student]} alone, {cfg.basic_epochs} epochs", seed, student,
-                                   alone(lab), epochs=cfg.basic_epochs, eval_every=cfg.basic_epochs))
+            out.append(alone_run(lab, student, seed))
         for variant in cfg.hinton_variants:
-            for k, (beta, temp) in enumerate(hinton_draws(cfg.hinton_runs, cfg.hinton_draw_seed)):
-                out.append(student_run(lab, sweep_setting(student, variant), k, student,
-                                       hinton(lab, "resnet18", beta, temp, variant), epochs=cfg.basic_epochs,
-                                       eval_every=cfg.basic_epochs))
+            out += sweep_runs(lab, student, variant)
             out.append(best_of_sweep(lab, student, variant))
     return out
+
+
+def alone_run(lab: Lab, student: str, seed: int) -> dict:
+    """A student alone for ``basic_epochs`` (experiment (b))."""
+    e = lab.cfg.basic_epochs
+    return student_run(lab, f"{NAMES[student]} alone, {e} epochs", seed, student, alone(lab), epochs=e, eval_every=e)
+
+
+def sweep_run(lab: Lab, student: str, variant: str, k: int) -> dict:
+    """Run ``k`` of the Hinton sweep: the ``k``-th (β, T) draw, seed ``k``."""
+    cfg = lab.cfg
+    beta, temp = hinton_draws(cfg.hinton_runs, cfg.hinton_draw_seed)[k]
+    return student_run(lab, sweep_setting(student, variant), k, student, hinton(lab, "resnet18", beta, temp, variant),
+                       epochs=cfg.basic_epochs, eval_every=cfg.basic_epochs)
+
+
+def sweep_runs(lab: Lab, student: str, variant: str) -> list[dict]:
+    return [sweep_run(lab, student, variant, k) for k in range(lab.cfg.hinton_runs)]
 
 
 def sweep_setting(student: str, variant: str) -> str:
@@ -161,11 +176,10 @@ def sweep_setting(student: str, variant: str) -> str:
 
 
 def best_of_sweep(lab: Lab, student: str, variant: str) -> dict:
-    """A record derived from the sweep's records (no training): the best run's accuracy,
-    the paper's "best Hinton" number; and how many runs diverged."""
-    setting = sweep_setting(student, variant)
-    recs = [r for r in lab.store.records(CHAPTER) if r["setting"] == setting and r["profile"] == lab.cfg.profile]
-    recs = sorted(recs, key=lambda r: r["seed"])[:lab.cfg.hinton_runs]
+    """A record derived from the sweep's records (no training of its own): the best run's
+    accuracy (the paper's "best Hinton" number), the mean of the runs that converged, and
+    how many diverged."""
+    recs = sweep_runs(lab, student, variant)
     params = {"runs": [r["key"] for r in recs]}
 
     def run() -> dict:
@@ -176,7 +190,7 @@ def best_of_sweep(lab: Lab, student: str, variant: str) -> dict:
                             "accuracy_mean_converged": float(np.mean(ok)) if ok else float("nan")},
                 "extra": {"beta": best["params"]["beta"], "T": best["params"]["T"], "seed": best["seed"]}}
 
-    return lab.store.run(CHAPTER, f"{setting}: best run", 0, params, lab.cfg.profile, run)
+    return lab.store.run(CHAPTER, f"{sweep_setting(student, variant)}: best run", 0, params, lab.cfg.profile, run)
 
 
 # ----------------------------------------------------------------------------------------

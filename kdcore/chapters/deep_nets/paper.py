@@ -12,6 +12,7 @@ exact first 1,000 (``accuracy_exact_1k``).
 """
 
 from ...results.paper import PaperNumber
+from ...results.scoreboard import Explanation
 
 C = "deep_nets"
 PAPER = "Oleinik, Gorpinich & Bakhteev 2023 (in Russian)"
@@ -69,6 +70,21 @@ NUMBERS = [
                 "the paper's (authors' code) beside our corrected run"),
 ]
 
+# Scoreboard data (kdcore.results.scoreboard): each metric's kind, and causes of misses that
+# the chapter's "What differed from the paper" section names.
+METRIC_KINDS = {"accuracy": "accuracy", "accuracy_batch_stats": "accuracy", "accuracy_mean_converged": "accuracy",
+                "accuracy_best_trial_on_test": "accuracy", "diverged_runs": "errors"}
+EXPLAINED = [
+    Explanation("our search trials train on the first 8,960 of the 10,112 images (the last 1,152 choose λ); "
+                "the authors' trials trained on all 10,112",
+                settings=tuple(p.setting for p in NUMBERS if p.setting.endswith(": search"))),
+    Explanation("the paper does not give β and T of its Hinton rows; ours are β = 0.5, T = 3 (a guess)",
+                settings=tuple(p.setting for p in NUMBERS if " Hinton ← " in p.setting)),
+    Explanation("the paper's Tables give one number or a range from the authors' code, where only the last "
+                "pair's VID counted; a corrected row runs a different objective",
+                settings=tuple(p.setting for p in NUMBERS if "(corrected)" in p.setting)),
+]
+
 
 def claims(tables: tuple[str, ...] = ("table1", "table2"), modes: tuple[str, ...] = ("faithful", "corrected")):
     """The chapter's claims as comparisons of run records (decided by :mod:`kdcore.verdicts`).
@@ -99,3 +115,6 @@ def claims(tables: tuple[str, ...] = ("table1", "table2"), modes: tuple[str, ...
                                  f"{tag} all-to-all ({mode}), chosen on val", "accuracy",
                                  baseline=f"{tag} pairwise ({mode}), chosen on val"))
     return out
+
+
+CLAIMS = claims()   # the paper profile's tables and modes

@@ -75,7 +75,7 @@ class DeepNetsConfig(ConfigBase):
     search_seed: int = 0                   # seeds the Optuna samplers
     variance: str = "scalar"               # corrected VID variance: "scalar" (authors) or "channel" (Ahn et al.)
     reduction: str = "sum"                 # corrected VID reduction: "sum" (authors, Ahn eq. 5) or "mean"
-    feature_cache_gb: float = 16.0         # cache teacher feature maps when they take at most this much
+    feature_cache_gb: float = 16.0         # teacher feature maps one process may cache (GB, bf16); beyond: forward per batch
     tables: list[str] = field(default_factory=lambda: ["table1", "table2"])
     cost_epochs: int = 1                   # epochs timed per mode in the teacher-output cost experiment (paper: 3)
     cost_rows: int = 16                    # training rows it times (0 = all n_train)
@@ -217,11 +217,12 @@ class Lab:
 
     def __init__(self, cfg: DeepNetsConfig, store: RunStore | None = None, models: ModelStore | None = None) -> None:
         self.cfg = cfg
-        self.store = store or RunStore()
+        self.store = store or RunStore(profile=cfg.profile)
         self.models = models or ModelStore(self.store.root / ".cache" / "models")
         self._data: Data | None = None
         self._teachers: dict[tuple[str, str], StoredModel] = {}
         self._splits: dict[tuple, tuple[Split, nn.Module | None]] = {}
+        self._cached_gb = 0.0          # feature maps this process keeps (at most feature_cache_gb)
 
     @property
     def data(self) -> Data:
@@ -296,8 +297,9 @@ class Lab:
         """The training split with the teacher's outputs attached, computed once.
 
         ``names=None``: logits under ``"teacher_logits"`` (always cached). Otherwise feature
-        maps under ``"teacher/<name>"`` when they fit in ``feature_cache_gb`` (bf16, on the
-        device); else the plain split and the teacher, run per batch without gradients.
+        maps under ``"teacher/<name>"`` while this process's cached maps stay within
+        ``feature_cache_gb`` (bf16, on the device); else the plain split and the teacher, run
+        per batch without gradients.
         ``bn="eval"`` uses the running statistics; ``bn="batch"`` the statistics of each
         unshuffled 128-row batch, as the authors' teachers, left in training mode, did.
         """
@@ -314,7 +316,8 @@ class Lab:
             logits = (batch_mode_outputs(teacher, split, None, self.cfg.batch_size, self.cfg.bf16)
                       if bn == "batch" else predict(teacher, split, bf16=self.cfg.bf16))
             out = (split.with_extra("teacher_logits", logits), None)
-        elif self.feature_cache_gb(arch, names, kind) <= self.cfg.feature_cache_gb:
+        elif self._cached_gb + self.feature_gb(arch, names, kind) <= self.cfg.feature_cache_gb:
+            self._cached_gb += self.feature_gb(arch, names, kind)
             if bn == "batch":
                 feats = batch_mode_outputs(teacher, split, names, self.cfg.batch_size, self.cfg.bf16)
                 out = (_with_extras(split, {f"teacher/{n}": v for n, v in feats.items()}), None)
@@ -326,7 +329,7 @@ class Lab:
         self._splits[k] = out
         return out
 
-    def feature_cache_gb(self, arch: str, names: list[str], kind: str = "full") -> float:
+    def feature_gb(self, arch: str, names: list[str], kind: str = "full") -> float:
         """Memory the cached bf16 feature maps of ``names`` take for the training split."""
         rows = self.cfg.n_train if kind == "full" else self.cfg.n_train - self.cfg.val_size
         return rows * feature_elements(build(arch, self.cfg), names) * 2 / 1e9

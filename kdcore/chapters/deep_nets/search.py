@@ -28,7 +28,7 @@ from ...losses import all_to_all_pairs, authors_lambda, neg_log_weights, pairwis
 from .experiments import TABLES, student_run, vid
 from .runners import CHAPTER, CONV_LAYERS, RESNET10_LAYERS, Lab
 
-__all__ = ["SEARCHES", "search_name", "layer_sets", "run_search", "searches"]
+__all__ = ["SEARCHES", "Search", "search_name", "layer_sets", "run_search", "searches"]
 
 SEARCHES = [("table1", "pairwise"), ("table1", "all-to-all"), ("table2", "all-to-all")]
 
@@ -71,62 +71,113 @@ def _pairs(method: str, t_layers: list[str], s_layers: list[str]) -> list[tuple[
     return pairwise_pairs(t_layers, s_layers) if method == "pairwise" else all_to_all_pairs(t_layers, s_layers)
 
 
+class Search:
+    """One λ search: its names, pair set, sampler and the units of work it consists of."""
+
+    TPE_STARTUP = 10   # Optuna's TPESampler draws its first 10 trials at random (n_startup_trials)
+
+    def __init__(self, lab: Lab, table: str, method: str, mode: str) -> None:
+        self.lab, self.table, self.method, self.mode = lab, table, method, mode
+        self.teacher, self.student, _ = TABLES[table]
+        self.t_layers, self.s_layers = layer_sets(table, method)
+        self.pairs = _pairs(method, self.t_layers, self.s_layers)
+        self.scale = 1.0 if method == "pairwise" else 1.0 / len(self.s_layers)
+        self.name, self.n = search_name(table, method, mode), n_trials(lab, table, method, mode)
+
+    @property
+    def n_random(self) -> int:
+        """Leading trials whose (λ, β) do not depend on earlier results: they can train in parallel."""
+        return self.n if self.method == "pairwise" else min(self.n, self.TPE_STARTUP)
+
+    def params(self) -> dict:
+        c = self.lab.cfg
+        return {"table": self.table, "method": self.method, "mode": self.mode, "trials": self.n,
+                "search_seed": c.search_seed, "sampler": "random" if self.method == "pairwise" else "tpe",
+                "told": "val_accuracy", "pairs": self.pairs, "teacher": self.lab.teacher_key(self.teacher, "part"),
+                "epochs": c.epochs, "beta": c.pairwise_beta if self.method == "pairwise" else c.a2a_beta_range}
+
+    def study(self):
+        import warnings
+
+        with warnings.catch_warnings():      # optuna imports tqdm.auto, which warns in notebooks without widgets
+            warnings.simplefilter("ignore")
+            import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        seed = self.lab.cfg.search_seed
+        sampler = (optuna.samplers.RandomSampler(seed=seed) if self.method == "pairwise"
+                   else optuna.samplers.TPESampler(seed=seed, n_startup_trials=self.TPE_STARTUP))
+        return optuna.create_study(direction="maximize", sampler=sampler)
+
+    def trial(self, k: int, beta: float, lam: list[float]) -> dict:
+        """Train (or read) trial ``k`` on the carved rows."""
+        return student_run(self.lab, f"{self.name}: trial", k, self.student,
+                           vid(self.lab, self.teacher, self.student, self.pairs, lam, beta, self.mode, self.scale,
+                               kind="part"), kind="part")
+
+    def random_trial(self, k: int) -> dict:
+        """Trial ``k < n_random`` on its own: its (λ, β) are replayed from the seeded sampler
+        with placeholder results, which random draws do not read (so the search, replaying
+        with the real results, asks for the same run and finds its record)."""
+        if k >= self.n_random:
+            raise ValueError(f"trial {k} of {self.name} depends on earlier results (first {self.n_random} do not)")
+        study = self.study()
+        for _ in range(k):
+            t = study.ask()
+            _suggest(t, self.lab, self.method, self.mode, self.t_layers, self.s_layers)
+            study.tell(t, 0.0)
+        beta, lam, _ = _suggest(study.ask(), self.lab, self.method, self.mode, self.t_layers, self.s_layers)
+        return self.trial(k, beta, lam)
+
+    def summary(self) -> dict:
+        """The search's record: every trial's (λ, β, metrics) and the trials chosen on test and
+        on validation. Runs the search (resuming from trial records) if it is missing."""
+        def search() -> dict:
+            self.lab.teacher(self.teacher, "part")
+            study, trials = self.study(), []
+            for k in range(self.n):
+                trial = study.ask()
+                beta, lam, u = _suggest(trial, self.lab, self.method, self.mode, self.t_layers, self.s_layers)
+                rec = self.trial(k, beta, lam)
+                study.tell(trial, rec["metrics"]["val_accuracy"])
+                trials.append({"number": k, "seed": k, "beta": beta, "lam": lam, "u": u, "key": rec["key"],
+                               **rec["metrics"]})
+            on_test = max(trials, key=lambda t: t["accuracy"])
+            on_val = max(trials, key=lambda t: t["val_accuracy"])
+            return {"metrics": {"accuracy_best_trial_on_test": on_test["accuracy"],
+                                "accuracy_chosen_on_val": on_val["accuracy"], "trials": len(trials)},
+                    "extra": {"trials": trials, "chosen": {"test": on_test["number"], "val": on_val["number"]},
+                              "teacher_layers": self.t_layers, "student_layers": self.s_layers}}
+
+        return self.lab.store.run(CHAPTER, f"{self.name}: search", 0, self.params(), self.lab.cfg.profile, search)
+
+    def reruns(self, seed: int) -> list[dict]:
+        """The trials chosen on test and on validation, retrained on all rows from ``seed``.
+        When both choices give the same run (same λ and β, or λ unused), it trains once and
+        the second record is a copy (``extra["copy_of"]``)."""
+        summary = self.summary()
+        trials, out, done = summary["extra"]["trials"], [], {}
+        for protocol in ("test", "val"):
+            chosen = trials[summary["extra"]["chosen"][protocol]]
+            method = vid(self.lab, self.teacher, self.student, self.pairs, chosen["lam"], chosen["beta"], self.mode,
+                         self.scale)
+            setting, twin = f"{self.name}, chosen on {protocol}", done.get(repr(method.params))
+            if twin is not None:
+                rec = self.lab.store.run(CHAPTER, setting, seed, twin["params"], self.lab.cfg.profile, lambda: {
+                    "metrics": twin["metrics"], "history": twin["history"],
+                    "extra": {**twin["extra"], "copy_of": twin["key"]}})
+            else:
+                rec = student_run(self.lab, setting, seed, self.student, method)
+            done.setdefault(repr(method.params), rec)
+            out.append(rec)
+        return out
+
+
 def run_search(lab: Lab, table: str, method: str, mode: str) -> list[dict]:
     """Search, then retrain the trials chosen on test and on validation. Returns the
     summary record followed by the rerun records."""
-    cfg = lab.cfg
-    teacher, student, _ = TABLES[table]
-    t_layers, s_layers = layer_sets(table, method)
-    pairs = _pairs(method, t_layers, s_layers)
-    scale = 1.0 if method == "pairwise" else 1.0 / len(s_layers)
-    name, n = search_name(table, method, mode), n_trials(lab, table, method, mode)
-    params = {"table": table, "method": method, "mode": mode, "trials": n, "search_seed": cfg.search_seed,
-              "sampler": "random" if method == "pairwise" else "tpe", "told": "val_accuracy", "pairs": pairs,
-              "teacher": lab.teacher_key(teacher, "part"), "epochs": cfg.epochs,
-              "beta": cfg.pairwise_beta if method == "pairwise" else cfg.a2a_beta_range}
-
-    def search() -> dict:
-        import optuna
-
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        sampler = (optuna.samplers.RandomSampler(seed=cfg.search_seed) if method == "pairwise"
-                   else optuna.samplers.TPESampler(seed=cfg.search_seed))
-        study = optuna.create_study(direction="maximize", sampler=sampler)
-        lab.teacher(teacher, "part")
-        trials = []
-        for k in range(n):
-            trial = study.ask()
-            beta, lam, u = _suggest(trial, lab, method, mode, t_layers, s_layers)
-            rec = student_run(lab, f"{name}: trial", k, student,
-                              vid(lab, teacher, student, pairs, lam, beta, mode, scale, kind="part"), kind="part")
-            study.tell(trial, rec["metrics"]["val_accuracy"])
-            trials.append({"number": k, "seed": k, "beta": beta, "lam": lam, "u": u, "key": rec["key"],
-                           **rec["metrics"]})
-        on_test = max(trials, key=lambda t: t["accuracy"])
-        on_val = max(trials, key=lambda t: t["val_accuracy"])
-        return {"metrics": {"accuracy_best_trial_on_test": on_test["accuracy"],
-                            "accuracy_chosen_on_val": on_val["accuracy"], "trials": len(trials)},
-                "extra": {"trials": trials, "chosen": {"test": on_test["number"], "val": on_val["number"]},
-                          "teacher_layers": t_layers, "student_layers": s_layers}}
-
-    summary = lab.store.run(CHAPTER, f"{name}: search", 0, params, cfg.profile, search)
-    out = [summary]
-    trials = summary["extra"]["trials"]
-    done: dict[str, list[dict]] = {}     # rerun configs already trained, by their method params
-    for protocol in ("test", "val"):
-        chosen = trials[summary["extra"]["chosen"][protocol]]
-        method = vid(lab, teacher, student, pairs, chosen["lam"], chosen["beta"], mode, scale)
-        same = done.get(repr(method.params))
-        for i, seed in enumerate(cfg.rerun_seeds):
-            setting = f"{name}, chosen on {protocol}"
-            if same is not None:   # both rules chose the same (λ, β) (or λ is unused): copy, do not retrain
-                twin = same[i]
-                out.append(lab.store.run(CHAPTER, setting, seed, twin["params"], cfg.profile, lambda t=twin: {
-                    "metrics": t["metrics"], "history": t["history"], "extra": {**t["extra"], "copy_of": t["key"]}}))
-            else:
-                out.append(student_run(lab, setting, seed, student, method))
-        done.setdefault(repr(method.params), out[-len(cfg.rerun_seeds):])
-    return out
+    s = Search(lab, table, method, mode)
+    return [s.summary()] + [r for seed in lab.cfg.rerun_seeds for r in s.reruns(seed)]
 
 
 def searches(lab: Lab) -> list[dict]:
