@@ -116,7 +116,7 @@ from kdcore.verdicts import Claim, verdict_markdown, verdict_table
 
 torch.set_num_threads(1)
 cfg = ch.AntiDistillationConfig.from_namespace(globals())   # validates every parameter first
-store = RunStore()
+store = RunStore(profile=cfg.profile)   # a smoke run keeps its records in a scratch folder
 sns.set_theme(style="whitegrid", context="notebook")
 WIDTH = 7.0                                                  # inches: the book's text column
 HEAD = ["accuracy", "FGSM ε=0.018", "param noise ε=0.09"]
@@ -448,7 +448,7 @@ for name, recs in growth.items():
 # this profile's seeds). Δ = ours − paper.
 
 # %%
-table = comparison_table(ch.CHAPTER, paper_numbers=ch.NUMBERS)
+table = comparison_table(ch.CHAPTER, store.root, ch.NUMBERS)
 table = table[table.paper.notna() & ((table.profile == cfg.profile) | (table.profile == ""))]
 paper_std = {(p.setting, p.metric): p.std for p in ch.NUMBERS}
 pvo = pd.DataFrame({

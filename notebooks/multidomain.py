@@ -96,7 +96,7 @@ from kdcore.results import RunStore, comparison_table
 
 torch.set_num_threads(1)
 cfg = ch.MultidomainConfig.from_namespace(globals())   # validates every parameter first
-store = RunStore()
+store = RunStore(profile=cfg.profile)   # a smoke run keeps its records in a scratch folder
 lab = ch.Lab(cfg, store)
 
 # %% [markdown]
@@ -246,7 +246,7 @@ table = paper_vs_ours(cls + reg, ch.CONTINUED)
 show_table(table, caption=f"Thesis table and the paper's Table 5 beside ours (profile: {cfg.profile})")
 
 # %%
-full = comparison_table(ch.CHAPTER, paper_numbers=ch.NUMBERS)
+full = comparison_table(ch.CHAPTER, store.root, ch.NUMBERS)
 full = full[(full.profile == cfg.profile) | (full.n_runs == 0)]
 print(f"{len(full)} rows in `python -m kdcore.results --chapter {ch.CHAPTER}` for profile {cfg.profile!r}")
 

@@ -16,6 +16,12 @@ code is *stale*: :meth:`RunStore.run` recomputes it, unless the store keeps stal
 Trained models that later runs need (teachers) are kept beside the records in
 ``results/.cache`` (not committed); if one is missing it is retrained deterministically.
 
+Only the paper profile writes into the committed ``results/``: a store opened for another
+profile (``RunStore(profile="smoke")``) keeps its records in :func:`scratch_root`, outside
+the tracked tree, and :meth:`RunStore.run` refuses to write a record of another profile
+into the committed folder, so a smoke run leaves ``git status`` clean and a smoke number
+can never reach the book's results page.
+
 """
 
 from __future__ import annotations
@@ -27,16 +33,20 @@ import os
 import platform
 import re
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..files import atomic_write, ensure_writable, load_torch
 from .provenance import code_hash
 
-__all__ = ["RunStore", "TrainedModel", "results_root", "is_current", "SCHEMA"]
+__all__ = ["CorruptRecordError", "read_record", "RunStore", "TrainedModel", "results_root", "scratch_root",
+           "is_current", "SCHEMA", "PAPER_PROFILE"]
 
 SCHEMA = 1
+PAPER_PROFILE = "paper"   # the one profile whose records are committed and set against papers
 
 
 def _repo_root(start: Path) -> Path | None:
@@ -46,13 +56,33 @@ def _repo_root(start: Path) -> Path | None:
     return None
 
 
-def results_root() -> Path:
-    """``$KDCORE_RESULTS``; else ``results/`` of the repository containing the cwd or
-    kdcore itself; else ``./results``."""
+def _repository() -> Path | None:
+    return _repo_root(Path.cwd().resolve()) or _repo_root(Path(__file__).resolve().parent)
+
+
+def results_root(profile: str = PAPER_PROFILE) -> Path:
+    """``$KDCORE_RESULTS``; else, for the paper profile, ``results/`` of the repository
+    containing the cwd or kdcore itself (else ``./results``), and for any other profile
+    :func:`scratch_root`."""
     if os.environ.get("KDCORE_RESULTS"):
         return Path(os.environ["KDCORE_RESULTS"]).expanduser()
-    root = _repo_root(Path.cwd().resolve()) or _repo_root(Path(__file__).resolve().parent)
+    if profile != PAPER_PROFILE:
+        return scratch_root()
+    root = _repository()
     return (root / "results") if root else Path("results").resolve()
+
+
+def scratch_root() -> Path:
+    """Records of reduced profiles (smoke): ``build/scratch/results`` of the repository
+    (ignored by git, removed by ``make clean``), else a folder in the temporary directory."""
+    root = _repository()
+    return (root / "build" / "scratch" / "results") if root else Path(tempfile.gettempdir()) / "kdcore-scratch" / "results"
+
+
+def _committed_results() -> set[Path]:
+    """The tracked ``results/`` folders a run could reach (of the cwd's and kdcore's repository)."""
+    roots = {_repo_root(Path.cwd().resolve()), _repo_root(Path(__file__).resolve().parent)}
+    return {(r / "results").resolve() for r in roots if r is not None}
 
 
 def _slug(text: str) -> str:
@@ -90,15 +120,36 @@ def _environment() -> dict[str, Any]:
             "device": device, "git_commit": _git_commit()}
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+_atomic_write = atomic_write   # errors name the path (disk full, read-only)
+
+RECORD_KEYS = ("schema", "chapter", "setting", "seed", "profile", "metrics")
+
+
+class CorruptRecordError(ValueError):
+    """A file under the results folder is not a readable run record; the message names it."""
+
+
+def read_record(path: Path) -> dict:
+    """The run record in ``path``; a truncated or foreign file raises :class:`CorruptRecordError`."""
     try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CorruptRecordError(f"corrupt run record {path}: {err}. Delete it to recompute the run.") from err
+    missing = [k for k in RECORD_KEYS if not isinstance(record, dict) or k not in record]
+    if missing:
+        raise CorruptRecordError(f"{path} is not a kdcore run record (it lacks {missing}): move it out "
+                                 f"of the results folder, or delete it to recompute the run.")
+    _note_read(path)
+    return record
+
+
+def _note_read(path: Path) -> None:
+    """Append ``path`` to ``$KDCORE_RECORD_LOG`` (set by ``kdcore.reproduce``), which thereby
+    learns every record a chapter read or wrote, to re-run it when one goes missing."""
+    log = os.environ.get("KDCORE_RECORD_LOG")
+    if log:
+        with open(log, "a") as f:
+            f.write(f"{path.resolve()}\n")
 
 
 class TrainedModel:
@@ -129,11 +180,13 @@ class RunStore:
     """Finished runs on disk, keyed by their configuration.
 
     ``keep_stale``: reuse records computed by older code instead of recomputing them
-    (default: ``$KDCORE_KEEP_STALE == "1"``); tables still mark them stale.
+    (default: ``$KDCORE_KEEP_STALE == "1"``); tables still mark them stale. ``profile``
+    picks the default ``root`` (:func:`results_root`): a smoke store lives in scratch.
     """
 
-    def __init__(self, root: Path | str | None = None, keep_stale: bool | None = None) -> None:
-        self.root = Path(root) if root is not None else results_root()
+    def __init__(self, root: Path | str | None = None, keep_stale: bool | None = None,
+                 profile: str = PAPER_PROFILE) -> None:
+        self.root = Path(root) if root is not None else results_root(profile)
         self.keep_stale = (os.environ.get("KDCORE_KEEP_STALE", "0") == "1") if keep_stale is None else keep_stale
 
     def usable(self, record: dict | None) -> bool:
@@ -158,10 +211,14 @@ class RunStore:
         path = self.path(chapter, setting, seed, params, profile)
         if not path.exists():
             return None
-        try:
-            return json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"corrupt run record {path}: {err}. Delete it to recompute the run.") from err
+        return read_record(path)
+
+    def check_writable(self) -> None:
+        """Raise ``OSError`` naming the results folder unless a record can be written there;
+        run before any training (once per store), so no finished work is lost to it."""
+        if not getattr(self, "_writable", False):
+            ensure_writable(self.root, "results folder")
+            self._writable = True
 
     def run(self, chapter: str, setting: str, seed: int, params: dict, profile: str,
             fn: Callable[[], dict]) -> dict:
@@ -174,6 +231,11 @@ class RunStore:
         done = self.load(chapter, setting, seed, params, profile)
         if self.usable(done):
             return done
+        if profile != PAPER_PROFILE and self.root.resolve() in _committed_results():
+            raise ValueError(f"a {profile!r} run must not write its record into the committed results folder "
+                             f"{self.root}: open the store with RunStore(profile={profile!r}) (records go to "
+                             f"{scratch_root()}) or set KDCORE_RESULTS to another folder")
+        self.check_writable()
         t0 = time.perf_counter()
         out = fn()
         if "metrics" not in out:
@@ -188,6 +250,7 @@ class RunStore:
                   **_environment()}
         path = self.path(chapter, setting, seed, params, profile)
         _atomic_write(path, lambda p: p.write_text(json.dumps(record, indent=1, sort_keys=True)))
+        _note_read(path)
         return record
 
     def trained_model(self, chapter: str, setting: str, seed: int, params: dict, profile: str,
@@ -224,12 +287,11 @@ class RunStore:
         _atomic_write(weights, lambda p: torch.save(model.state_dict(), p))
 
     def _load_or_retrain(self, weights: Path, build: Callable[[], Any], train: Callable[[Any], dict]) -> Any:
-        import torch
-
         model = build()
         if weights.exists():
-            model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+            model.load_state_dict(load_torch(weights, map_location="cpu"))
             return model
+        self.check_writable()
         train(model)                    # record committed, weights not (fresh clone)
         self._save_weights(weights, model)
         return model
@@ -239,4 +301,4 @@ class RunStore:
         base = self.root / _slug(chapter) if chapter else self.root
         if not base.exists():
             return []
-        return [json.loads(p.read_text()) for p in sorted(base.rglob("*.json")) if ".cache" not in p.parts]
+        return [read_record(p) for p in sorted(base.rglob("*.json")) if ".cache" not in p.parts]
