@@ -112,6 +112,7 @@ from kdcore.growth import grow, grow_weight
 from kdcore.losses.anti_distillation import AntiDistillation, block_distance, detached_uniform_probe_term
 from kdcore.models import MLP, ConvTiny, ConvVeryTiny, LSTMClassifier, parameter_count
 from kdcore.results import RunStore, comparison_table
+from kdcore.results.records import is_current
 from kdcore.verdicts import Claim, verdict_markdown, verdict_table
 
 torch.set_num_threads(1)
@@ -121,6 +122,9 @@ sns.set_theme(style="whitegrid", context="notebook")
 WIDTH = 7.0                                                  # inches: the book's text column
 HEAD = ["accuracy", "FGSM ε=0.018", "param noise ε=0.09"]
 print(f"profile: {cfg.profile}; results in {relative_path(store.root)}")
+_recs = [r for r in store.records(ch.CHAPTER) if r["profile"] == cfg.profile]
+print(f"records of this chapter and profile: {len(_recs)}, computed by today's code: "
+      f"{sum(is_current(r) for r in _recs)} (the others are stale and shown only with KDCORE_KEEP_STALE=1)")
 
 
 def row_mean(records, row, metric):
