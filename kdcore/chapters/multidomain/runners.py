@@ -96,7 +96,7 @@ class MultidomainConfig(ConfigBase):
             raise ValueError(f"parameter 'bike_sizes' = {self.bike_sizes} must be 3 sizes summing to "
                              f"bike_rows = {self.bike_rows}")
 
-    def datasets(self) -> tuple[str, ...]:
+    def required_data(self) -> tuple[str, ...]:
         return ("mnist", "fashion_mnist", "bike_sharing")
 
 
