@@ -37,13 +37,14 @@ def test_config_rejects_bad_parameters(bad, name):
         MultidomainConfig(**bad)
 
 
-def test_bike_splits_sizes_disjoint_and_15_features():
+def test_bike_splits_sizes_disjoint_and_feature_widths():
     from kdcore.chapters.multidomain.data import BIKE_READINGS, load_bike_splits
 
+    widths = {"leak-free": 15, "leak-free, 13 raw": 13, "leaky": 15}
     for reading in BIKE_READINGS:
         big, small, test = load_bike_splits(reading)
         assert (len(big), len(small), len(test)) == (8700, 300, 1000)
-        assert big.x.shape[1] == small.x.shape[1] == 15
+        assert big.x.shape[1] == small.x.shape[1] == widths[reading]
     # column 0 is `instant` (unique per row) in both readings: the parts are disjoint
     ids = [set(s.x[:, 0].tolist()) for s in load_bike_splits("leak-free")]
     assert not (ids[0] & ids[1]) and not (ids[0] & ids[2]) and not (ids[1] & ids[2])
