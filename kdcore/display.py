@@ -56,3 +56,26 @@ def show_comparison(df: pd.DataFrame, caption: str = "") -> None:
     if caption:
         styler = styler.set_caption(caption)
     display(styler)
+
+
+def mean_std_table(df: pd.DataFrame, by: str, columns: list[str], caption: str = "") -> None:
+    """Display ``columns`` of ``df`` grouped by ``by`` as "mean ± std" strings with the run
+    count: the one number format of every chapter (see :func:`kdcore.results.format_mean_std`)."""
+    from IPython.display import display
+
+    from .results import format_mean_std
+
+    rows = {key: {**{col: format_mean_std(g[col].mean(), g[col].std(ddof=1) if len(g) > 1 else None)
+                     for col in columns}, "runs": len(g)}
+            for key, g in df.groupby(by, sort=False)}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = by
+    styler = stable_styler(table, caption).set_properties(**{"text-align": "left"})
+    display(styler.set_caption(caption) if caption else styler)
+
+
+def show_markdown(text: str) -> None:
+    """Display generated prose (sentences filled from run records)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))

@@ -43,6 +43,7 @@ class Claim:
     setting: str                    # the setting claimed better (a run-record setting name)
     metric: str                     # a metric name in the records
     baseline: str | None = None     # the setting it is compared with; None: compare with ``target``
+    baseline_metric: str | None = None  # the baseline's metric, if not ``metric`` (two metrics of one run)
     target: float | None = None     # a fixed value to beat when there is no baseline
     higher_is_better: bool = True   # False for errors, losses, MSE
     paired: bool = True             # seeds pair (same split / teacher per seed) when both ran them
@@ -88,8 +89,10 @@ def evaluate(claim: Claim, records: Sequence[dict], profile: str) -> dict:
     sign = 1.0 if claim.higher_is_better else -1.0
     a = _by_seed(records, claim.setting, claim.metric, profile)
     row = {"claim": claim.text, "setting": claim.setting, "metric": claim.metric,
-           "baseline": claim.baseline if claim.baseline is not None else f"target {claim.target:g}"}
-    b = _by_seed(records, claim.baseline, claim.metric, profile) if claim.baseline is not None else {}
+           "baseline": (f"target {claim.target:g}" if claim.baseline is None else claim.baseline
+                        if claim.baseline_metric is None else f"{claim.baseline} ({claim.baseline_metric})")}
+    b = (_by_seed(records, claim.baseline, claim.baseline_metric or claim.metric, profile)
+         if claim.baseline is not None else {})
     if not a or (claim.baseline is not None and not b):
         return {**row, "difference": math.nan, "std": math.nan, "se": math.nan, "n": "0",
                 "paired": False, "verdict": "no runs"}

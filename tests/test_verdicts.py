@@ -69,3 +69,12 @@ def test_claim_validation_and_markdown():
     recs = _recs("kd", [0.80, 0.82, 0.85]) + _recs("alone", [0.78, 0.79, 0.83])
     text = verdict_markdown(verdict_table(recs, [Claim("kd helps", "kd", "acc", baseline="alone")], "paper"), "paper")
     assert text.startswith("- **holds**: kd helps.") and "3 pairs" in text and "`paper`" in text
+
+
+def test_two_metrics_of_the_same_runs_pair_by_seed():
+    recs = [{"setting": "s", "profile": "paper", "seed": k, "created": "x",
+             "metrics": {"errors": 200.0 + k, "errors shifted": 110.0 + 2 * k}} for k in range(3)]
+    claim = Claim("shift helps", "s", "errors shifted", baseline="s", baseline_metric="errors", higher_is_better=False)
+    row = verdict_table(recs, [claim], "paper").iloc[0]
+    assert row.paired and row.difference == pytest.approx(90.0 - 1.0) and row.verdict == "holds"
+    assert row.baseline == "s (errors)"

@@ -233,13 +233,6 @@ class RunStore:
         train(model)                    # record committed, weights not (fresh clone)
         self._save_weights(weights, model)
         return model
-        if record is None:
-            record = self.run(chapter, setting, seed, params, profile, lambda: train(model))
-        else:  # record committed, weights not (fresh clone): retrain, keep the record
-            train(model)
-        model.cpu()
-        _atomic_write(weights, lambda p: torch.save(model.state_dict(), p))
-        return record, model
 
     def records(self, chapter: str | None = None) -> list[dict]:
         """All records (of one chapter), in a stable order."""
