@@ -95,6 +95,8 @@ def execute(name: str, profile: str = "paper", out_dir: Path | None = None, root
         print(f"[reproduce] {name}: up to date ({profile}), skipped")
         return False
     nb = jupytext.read(root / "notebooks" / f"{name}.py")
+    for i, cell in enumerate(nb.cells):   # fixed cell ids (jupytext draws random ones): byte-stable output
+        cell["id"] = f"cell-{i:03d}"
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     out_dir.mkdir(parents=True, exist_ok=True)
     src = out_dir / f".{name}.src.ipynb"
