@@ -40,9 +40,10 @@ reproduce: install
 	$(if $(KEEP_STALE),KDCORE_KEEP_STALE=1) $(PY) -m kdcore.reproduce --profile $(PROFILE) $(if $(NB),--nb $(NB))
 	$(MAKE) book
 
+# The results page's scoreboard, figure and table are generated from the run records.
 book: install
-	mkdir -p book/_generated
-	$(PY) -m kdcore.results --format markdown > book/_generated/results_table.md
+	rm -rf book/_generated && mkdir -p book/_generated
+	$(PY) -m kdcore.results --page book/_generated
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 
 sync: install

@@ -74,7 +74,7 @@ def _stale_records(name: str, profile: str) -> int:
     from .results import RunStore
     from .results.records import is_current
 
-    store = RunStore()
+    store = RunStore(profile=profile)
     if store.keep_stale:
         return 0
     return sum(not is_current(r) for r in store.records(name) if r.get("profile") == profile)

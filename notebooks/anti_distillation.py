@@ -104,7 +104,7 @@ from kdcore.results import RunStore, comparison_table
 
 torch.set_num_threads(1)
 cfg = ch.AntiDistillationConfig.from_namespace(globals())   # validates every parameter first
-store = RunStore()
+store = RunStore(profile=cfg.profile)   # a smoke run keeps its records in a scratch folder
 sns.set_theme(style="whitegrid", context="notebook")
 print(f"profile: {cfg.profile}; results in {relative_path(store.root)}")
 
@@ -269,7 +269,7 @@ for name, recs in growth.items():
 
 # %%
 
-table = comparison_table(ch.CHAPTER, paper_numbers=ch.NUMBERS)
+table = comparison_table(ch.CHAPTER, store.root, ch.NUMBERS)
 table = table[(table.profile == cfg.profile) & table.setting.str.startswith("FC faithful")]
 paper_std = {(p.setting, p.metric): p.std for p in ch.NUMBERS}
 table.insert(4, "paper_std", [paper_std.get((s, m), float("nan")) for s, m in zip(table.setting, table.metric)])

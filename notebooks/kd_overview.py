@@ -95,7 +95,7 @@ from kdcore.results import RunStore, comparison_table, format_mean_std
 from kdcore.verdicts import verdict_markdown, verdict_table
 
 cfg = ch.KDOverviewConfig.from_namespace(globals())   # validates every parameter first
-store = RunStore()
+store = RunStore(profile=cfg.profile)   # a smoke run keeps its records in a scratch folder
 sns.set_theme(style="whitegrid", context="notebook")
 print(f"profile: {cfg.profile}; results in {relative_path(store.root)}")
 
@@ -356,7 +356,7 @@ show_markdown(
 # records of this profile.
 
 # %%
-table = comparison_table(ch.CHAPTER, paper_numbers=ch.NUMBERS)
+table = comparison_table(ch.CHAPTER, store.root, ch.NUMBERS)
 table = table[((table.profile == cfg.profile) | (table.n_runs == 0)) & table.paper.notna()]
 show_comparison(table, caption=f"MNIST test errors out of 10,000: Hinton et al. vs ours (profile: {cfg.profile})")
 

@@ -99,12 +99,12 @@ from kdcore.losses.multidomain import multidomain_ce
 from kdcore.mappings import DilatedConv
 from kdcore.models import MLP, weight_count
 from kdcore.results import RunStore, format_metric
-from kdcore.verdicts import Claim, verdict_markdown, verdict_table
+from kdcore.verdicts import verdict_markdown, verdict_table
 
 torch.set_num_threads(1)
 sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)
 cfg = ch.MultidomainConfig.from_namespace(globals())   # validates every parameter first
-store = RunStore()
+store = RunStore(profile=cfg.profile)   # a smoke run keeps its records in a scratch folder
 lab = ch.Lab(cfg, store)
 P = f"profile: {cfg.profile}"
 
@@ -434,5 +434,5 @@ show_table(table, caption=f"Thesis table and the paper's Table 5 beside ours ({P
 # that far the other way, else **within noise**.
 
 # %%
-verdicts = verdict_table(store.records(ch.CHAPTER), [Claim(**c) for c in ch.CLAIMS], cfg.profile)
+verdicts = verdict_table(store.records(ch.CHAPTER), ch.CLAIMS, cfg.profile)
 display(Markdown(verdict_markdown(verdicts, cfg.profile)))

@@ -113,7 +113,7 @@ def test_code_hash_ignores_docstrings_and_follows_imports(tmp_path):
     (pkg / "maths.py").write_text('"""Doc."""\n\ndef f(x):\n    return x + 1\n')
     (pkg / "chapters" / "toy" / "__init__.py").write_text("def g():\n    from ...maths import f\n    return f(1)\n")
     files = {p.relative_to(pkg).as_posix() for p in code_files("toy", pkg)}
-    assert files == {"__init__.py", "chapters/toy/__init__.py", "maths.py"}
+    assert files == {"__init__.py", "chapters/toy/__init__.py", "maths.py"}   # chapters/__init__ only gathers data
     before = code_hash("toy", pkg)
     (pkg / "maths.py").write_text('"""Another doc."""\n# a comment\n\ndef f(x):\n    return x + 1\n')
     (pkg / "unused.py").write_text("X = 2\n")
@@ -174,3 +174,11 @@ def test_trained_model_with_a_record_trains_nothing_until_asked(tmp_path):
     fresh = store.trained_model("ch", "teacher", 0, {}, "paper", build, train)
     assert len(trained) == 1                       # record present: nothing trained yet
     assert float(fresh.model.weight[0, 0]) == 5.0 and len(trained) == 2
+
+
+def test_code_hash_normalisation_is_plain_text_without_docstrings_and_comments(tmp_path):
+    from kdcore.results.provenance import _normalised
+
+    f = tmp_path / "m.py"
+    f.write_text('"""Module doc."""\nimport os  # why\n\n\nclass A:\n    """Doc."""\n\n    x = "# not a comment"\n')
+    assert _normalised(f) == 'import os\nclass A:\n    x = "# not a comment"'

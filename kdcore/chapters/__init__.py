@@ -1,7 +1,9 @@
 """One package per paper: ``kdcore/chapters/<name>/`` holds what only that chapter needs.
 
 Each chapter package has its typed config and runners, its data splits, its report and
-table helpers, and its paper numbers as data (``paper.py`` with ``NUMBERS``). Chapters
+table helpers, and its paper numbers as data (``paper.py`` with ``NUMBERS``, the kind of
+each metric ``METRIC_KINDS``, the explained misses ``EXPLAINED`` and the paper's claims
+``CLAIMS`` (:class:`kdcore.verdicts.Claim`) for the scoreboard). Chapters
 import the core and the methods; nothing in the core or the methods imports a chapter
 (``tests/test_layout.py`` walks the imports).
 """
@@ -12,8 +14,10 @@ import importlib
 import pkgutil
 
 from ..results.paper import PaperNumber
+from ..results.scoreboard import Explanation
+from ..verdicts import Claim
 
-__all__ = ["names", "paper_numbers"]
+__all__ = ["names", "paper_numbers", "metric_kinds", "explanations", "claims"]
 
 
 def names() -> list[str]:
@@ -25,5 +29,24 @@ def paper_numbers() -> list[PaperNumber]:
     """Every chapter's ``paper.NUMBERS``, chapter by chapter in name order."""
     out: list[PaperNumber] = []
     for name in names():
-        out.extend(importlib.import_module(f"{__name__}.{name}.paper").NUMBERS)
+        out.extend(_paper(name).NUMBERS)
     return out
+
+
+def _paper(name: str):
+    return importlib.import_module(f"{__name__}.{name}.paper")
+
+
+def metric_kinds() -> dict[tuple[str, str], str]:
+    """``{(chapter, metric): kind}`` from every chapter's ``paper.METRIC_KINDS``."""
+    return {(name, metric): kind for name in names() for metric, kind in _paper(name).METRIC_KINDS.items()}
+
+
+def explanations() -> dict[str, list[Explanation]]:
+    """``{chapter: [Explanation, ...]}`` from every chapter's ``paper.EXPLAINED``."""
+    return {name: list(_paper(name).EXPLAINED) for name in names()}
+
+
+def claims() -> dict[str, list[Claim]]:
+    """``{chapter: [Claim, ...]}`` from every chapter's ``paper.CLAIMS`` (none: an empty list)."""
+    return {name: list(getattr(_paper(name), "CLAIMS", ())) for name in names()}

@@ -1,19 +1,45 @@
-"""``python -m kdcore.results [--chapter C] [--format table|csv|markdown] [--root DIR]``.
+"""``python -m kdcore.results [--chapter C] [--format table|csv|markdown] [--root DIR]``,
+``python -m kdcore.results --summary`` and ``python -m kdcore.results --page DIR``.
 
 The command line is the one place that knows every chapter: it gathers their paper
-numbers (:func:`kdcore.chapters.paper_numbers`) and hands them to the table builder of
-the core, which imports no chapter.
+numbers, metric kinds, explained misses and claims (:mod:`kdcore.chapters`) and hands
+them to the table, scoreboard and page builders of the core, which import no chapter.
+
+- default: the paper-vs-ours table of every chapter (every profile);
+- ``--summary``: one line per chapter: paper numbers compared, agree, misses (explained),
+  and the verdicts of its claims, for the paper profile (:mod:`.scoreboard`);
+- ``--page DIR``: the results page's generated files (:mod:`.page`).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from pathlib import Path
 
 import pandas as pd
 
-from ..chapters import paper_numbers
+from .. import chapters
+from ..verdicts import verdict_table
+from .records import RunStore
+from .scoreboard import PAPER_PROFILE, chapter_summary, score, summary_lines, verdict_counts
 from .table import comparison_table, markdown_sections
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent.parent / "notebooks"
+
+
+def _title(name: str) -> str:
+    """The chapter's title: the first heading of ``notebooks/<name>.py``, else its name."""
+    src = NOTEBOOKS / f"{name}.py"
+    found = re.search(r"^# # (.+)$", src.read_text(), flags=re.M) if src.exists() else None
+    return found.group(1).strip() if found else name
+
+
+def _verdicts(root: str | None, chapter: str | None) -> dict[str, pd.DataFrame]:
+    store = RunStore(root)
+    return {name: verdict_table(store.records(name), claims, PAPER_PROFILE)
+            for name, claims in chapters.claims().items() if claims and chapter in (None, name)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,8 +47,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chapter", default=None, help="only this chapter (notebook name)")
     parser.add_argument("--format", choices=("table", "csv", "markdown"), default="table")
     parser.add_argument("--root", default=None, help="results folder (default: results_root())")
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--summary", action="store_true",
+                      help="one line per chapter: compared, agree, misses (explained), claims (paper profile)")
+    what.add_argument("--page", metavar="DIR", default=None, help="write the results page's files into DIR")
     args = parser.parse_args(argv)
-    df = comparison_table(args.chapter, args.root, paper_numbers())
+    numbers = [p for p in chapters.paper_numbers() if args.chapter in (None, p.chapter)]
+    df = comparison_table(args.chapter, args.root, numbers)
+    if args.summary or args.page:
+        scored = score(df, numbers, chapters.metric_kinds(), chapters.explanations())
+        verdicts = _verdicts(args.root, args.chapter)
+        if args.page:
+            titles = {name: _title(name) for name in chapters.names()}
+            from .page import write_page   # matplotlib and itables only when a page is wanted
+
+            for path in write_page(args.page, scored, df, verdicts, titles):
+                print(f"wrote {path}")
+            return 0
+        summary = chapter_summary(scored)
+        for line, name in zip(summary_lines(summary), summary.chapter):
+            v = verdicts.get(name)
+            claims = "" if v is None else "  claims: " + verdict_counts(v, ", ")
+            print(line + claims)
+        return 0
     if args.format == "csv":
         df.to_csv(sys.stdout, index=False)
     elif args.format == "markdown":

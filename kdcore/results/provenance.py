@@ -8,9 +8,11 @@ stores; otherwise it is *stale* and ``make reproduce`` recomputes it. The hash c
 - every kdcore module those files import, transitively (found statically with ``ast``,
   imports inside functions included), with the ``__init__`` of each enclosing package.
 
-Record keeping and display (``kdcore.results``, ``kdcore.display``) store and show what a
-run returned without computing it, so they are left out: a new table format does not make
-every record stale. Each file enters as its syntax tree with docstrings removed (``ast.dump``), so editing a
+Record keeping, display and verdicts (``kdcore.results``, ``kdcore.display``,
+``kdcore.verdicts``) and each chapter's ``paper.py`` (the paper's numbers and claims, as
+data) store, show or judge what a run returned without computing it, so they are left out,
+as is ``kdcore/chapters/__init__.py``, which only gathers the chapters' data:
+a new table format or a corrected paper number does not make every record stale. Each file enters as its syntax tree with docstrings removed (``ast.dump``), so editing a
 comment or a docstring leaves records current, while any change to code they run does
 not. The source is read from disk, never imported: the core learns a chapter's code
 without depending on it.
@@ -21,13 +23,15 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import io
+import tokenize
 from pathlib import Path
 
 __all__ = ["code_hash", "code_files", "imported_modules", "module_file", "PACKAGE"]
 
 PACKAGE = Path(__file__).resolve().parent.parent   # .../kdcore
 _NAME = PACKAGE.name
-NOT_COMPUTING = ("results", "display")   # top-level kdcore modules that never compute a metric
+NOT_COMPUTING = ("results", "display", "verdicts")   # top-level kdcore modules that never compute a metric
 
 
 def _module_name(path: Path, package: Path) -> str:
@@ -73,14 +77,15 @@ def code_files(chapter: str, package: Path = PACKAGE) -> list[Path]:
     """The files whose code computes a record of ``chapter`` (see the module docstring)."""
     own = package / "chapters" / chapter
     if own.is_dir():
-        todo = sorted(own.rglob("*.py"))
+        todo = sorted(p for p in own.rglob("*.py") if p.name != "paper.py")
     else:
         todo = sorted(p for p in package.rglob("*.py") if "chapters" not in p.relative_to(package).parts)
     seen: set[Path] = set()
     while todo:
         path = todo.pop()
         rel = path.relative_to(package).with_suffix("").parts
-        if path in seen or "__pycache__" in path.parts or rel[0] in NOT_COMPUTING:
+        if (path in seen or "__pycache__" in path.parts or rel[0] in NOT_COMPUTING
+                or (rel[0] == "chapters" and (rel[-1] == "paper" or rel == ("chapters", "__init__")))):
             continue
         seen.add(path)
         names = imported_modules(path, package)
@@ -91,14 +96,26 @@ def code_files(chapter: str, package: Path = PACKAGE) -> list[Path]:
 
 
 def _normalised(path: Path) -> str:
-    tree = ast.parse(path.read_text(), filename=str(path))
-    for node in ast.walk(tree):
+    """The source without docstrings, comments, blank lines and trailing spaces.
+
+    Plain text, not ``ast.dump``: the syntax tree's fields change between Python versions
+    (3.12 added ``type_params``), and a record computed under one must match under another.
+    """
+    text = path.read_text()
+    lines = text.splitlines()
+    drop: set[int] = set()                       # 0-based lines of docstrings
+    for node in ast.walk(ast.parse(text, filename=str(path))):
         body = getattr(node, "body", None)
         if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
                 and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
                 and isinstance(body[0].value.value, str)):
-            node.body = body[1:] or [ast.Pass()]
-    return ast.dump(tree, annotate_fields=False)
+            drop.update(range(body[0].lineno - 1, body[0].end_lineno))
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        if tok.type == tokenize.COMMENT:         # cut the comment off its line
+            row, col = tok.start
+            lines[row - 1] = lines[row - 1][:col]
+    kept = (line.rstrip() for i, line in enumerate(lines) if i not in drop)
+    return "\n".join(line for line in kept if line.strip())
 
 
 @functools.lru_cache(maxsize=None)

@@ -16,6 +16,12 @@ code is *stale*: :meth:`RunStore.run` recomputes it, unless the store keeps stal
 Trained models that later runs need (teachers) are kept beside the records in
 ``results/.cache`` (not committed); if one is missing it is retrained deterministically.
 
+Only the paper profile writes into the committed ``results/``: a store opened for another
+profile (``RunStore(profile="smoke")``) keeps its records in :func:`scratch_root`, outside
+the tracked tree, and :meth:`RunStore.run` refuses to write a record of another profile
+into the committed folder, so a smoke run leaves ``git status`` clean and a smoke number
+can never reach the book's results page.
+
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import os
 import platform
 import re
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,9 +41,10 @@ from typing import Any
 
 from .provenance import code_hash
 
-__all__ = ["RunStore", "TrainedModel", "results_root", "is_current", "SCHEMA"]
+__all__ = ["RunStore", "TrainedModel", "results_root", "scratch_root", "is_current", "SCHEMA", "PAPER_PROFILE"]
 
 SCHEMA = 1
+PAPER_PROFILE = "paper"   # the one profile whose records are committed and set against papers
 
 
 def _repo_root(start: Path) -> Path | None:
@@ -46,13 +54,33 @@ def _repo_root(start: Path) -> Path | None:
     return None
 
 
-def results_root() -> Path:
-    """``$KDCORE_RESULTS``; else ``results/`` of the repository containing the cwd or
-    kdcore itself; else ``./results``."""
+def _repository() -> Path | None:
+    return _repo_root(Path.cwd().resolve()) or _repo_root(Path(__file__).resolve().parent)
+
+
+def results_root(profile: str = PAPER_PROFILE) -> Path:
+    """``$KDCORE_RESULTS``; else, for the paper profile, ``results/`` of the repository
+    containing the cwd or kdcore itself (else ``./results``), and for any other profile
+    :func:`scratch_root`."""
     if os.environ.get("KDCORE_RESULTS"):
         return Path(os.environ["KDCORE_RESULTS"]).expanduser()
-    root = _repo_root(Path.cwd().resolve()) or _repo_root(Path(__file__).resolve().parent)
+    if profile != PAPER_PROFILE:
+        return scratch_root()
+    root = _repository()
     return (root / "results") if root else Path("results").resolve()
+
+
+def scratch_root() -> Path:
+    """Records of reduced profiles (smoke): ``build/scratch/results`` of the repository
+    (ignored by git, removed by ``make clean``), else a folder in the temporary directory."""
+    root = _repository()
+    return (root / "build" / "scratch" / "results") if root else Path(tempfile.gettempdir()) / "kdcore-scratch" / "results"
+
+
+def _committed_results() -> set[Path]:
+    """The tracked ``results/`` folders a run could reach (of the cwd's and kdcore's repository)."""
+    roots = {_repo_root(Path.cwd().resolve()), _repo_root(Path(__file__).resolve().parent)}
+    return {(r / "results").resolve() for r in roots if r is not None}
 
 
 def _slug(text: str) -> str:
@@ -129,11 +157,13 @@ class RunStore:
     """Finished runs on disk, keyed by their configuration.
 
     ``keep_stale``: reuse records computed by older code instead of recomputing them
-    (default: ``$KDCORE_KEEP_STALE == "1"``); tables still mark them stale.
+    (default: ``$KDCORE_KEEP_STALE == "1"``); tables still mark them stale. ``profile``
+    picks the default ``root`` (:func:`results_root`): a smoke store lives in scratch.
     """
 
-    def __init__(self, root: Path | str | None = None, keep_stale: bool | None = None) -> None:
-        self.root = Path(root) if root is not None else results_root()
+    def __init__(self, root: Path | str | None = None, keep_stale: bool | None = None,
+                 profile: str = PAPER_PROFILE) -> None:
+        self.root = Path(root) if root is not None else results_root(profile)
         self.keep_stale = (os.environ.get("KDCORE_KEEP_STALE", "0") == "1") if keep_stale is None else keep_stale
 
     def usable(self, record: dict | None) -> bool:
@@ -174,6 +204,10 @@ class RunStore:
         done = self.load(chapter, setting, seed, params, profile)
         if self.usable(done):
             return done
+        if profile != PAPER_PROFILE and self.root.resolve() in _committed_results():
+            raise ValueError(f"a {profile!r} run must not write its record into the committed results folder "
+                             f"{self.root}: open the store with RunStore(profile={profile!r}) (records go to "
+                             f"{scratch_root()}) or set KDCORE_RESULTS to another folder")
         t0 = time.perf_counter()
         out = fn()
         if "metrics" not in out:

@@ -66,9 +66,10 @@ def obd_experiment(cfg: KDOverviewConfig, data: Data, store: RunStore, seed: int
         seed_everything(seed)
         model = MLP(params["sizes"])
         fit(model, data.train, CrossEntropy(), train_config(cfg, cfg.obd_epochs, seed), desc="OBD model")
-        model.cpu().eval()
+        model.eval()                    # on the training device: the Hessian-vector products run there too
+        device = next(model.parameters()).device
         rows = data.train.subset(torch.arange(min(cfg.obd_hessian_rows, len(data.train))))
-        loss_fn = hessian.loss_of_params(model, rows.inputs(), rows.y)
+        loss_fn = hessian.loss_of_params(model, rows.inputs(device), rows.y.to(device))
         named = {k: v.detach() for k, v in model.named_parameters()}
         exact = hessian.hessian_diagonal(loss_fn, named)
         hutch = hessian.hutchinson_diagonal(loss_fn, named, cfg.hutchinson_probes, seed=seed)
@@ -80,8 +81,8 @@ def obd_experiment(cfg: KDOverviewConfig, data: Data, store: RunStore, seed: int
                                       obd.magnitude_saliency(named)]))
         curve = _curve(model, data.test, saliencies, cfg.prune_fractions)
         weights = obd.weight_names(model)
-        e = torch.cat([exact[k].reshape(-1) for k in weights])
-        h = torch.cat([hutch[k].reshape(-1) for k in weights])
+        e = torch.cat([exact[k].reshape(-1) for k in weights]).cpu()
+        h = torch.cat([hutch[k].reshape(-1) for k in weights]).cpu()
         pair = pd.DataFrame({"exact": e.numpy(), "hutchinson": h.numpy()})
         top = max(cfg.prune_fractions)
         at = {c["method"]: c["accuracy"] for c in curve if c["fraction"] == top}
