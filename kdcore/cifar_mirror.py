@@ -17,12 +17,13 @@ Decoding 50,000 PNG images takes a while, so the arrays are cached beside the fi
 
 from __future__ import annotations
 
-import os
 import tarfile
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from .files import UnreadableFileError, atomic_write, load_torch
 
 __all__ = ["read", "MirrorError", "CLASSES", "TEST_SETS"]
 
@@ -30,6 +31,7 @@ CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 TEST_SETS = ("jpeg_q75", "exact_1k")
 TAR = "jpeg_q75/cifar10_test_jpeg_q75.tar.gz"
 PER_SPRITE = 1000
+AGAIN = "copy it again from shared/data/cifar10"
 
 
 class MirrorError(ValueError):
@@ -43,17 +45,19 @@ def _sprite(path: Path) -> np.ndarray:
     try:
         pixels = np.asarray(Image.open(path).convert("RGB"))
     except OSError as err:
-        raise MirrorError(f"CIFAR-10 sprite {path} cannot be read ({err})") from err
-    if pixels.size != PER_SPRITE * 32 * 32 * 3:
+        raise MirrorError(f"CIFAR-10 sprite {path} cannot be read ({err}); {AGAIN}") from err
+    # The exact shape, not only the size: a 2000x512 picture has as many values as a
+    # 1000x1024 one and would reshape silently into garbage images.
+    if pixels.shape != (PER_SPRITE, 32 * 32, 3):
         raise MirrorError(f"CIFAR-10 sprite {path} has shape {pixels.shape}: expected "
-                          f"{PER_SPRITE} images of 32x32x3 ({PER_SPRITE * 32 * 32 * 3} values)")
+                          f"{(PER_SPRITE, 32 * 32, 3)} (one 32x32x3 image per row); {AGAIN}")
     return pixels.reshape(PER_SPRITE, 32, 32, 3)
 
 
 def _read_sprites(folder: Path, train: bool) -> tuple[np.ndarray, np.ndarray, str]:
     labels = np.loadtxt(folder / "labels.txt", dtype=np.int64)
     if labels.shape != (51 * PER_SPRITE,):
-        raise MirrorError(f"{folder / 'labels.txt'} holds {labels.shape} labels: expected 51000")
+        raise MirrorError(f"{folder / 'labels.txt'} holds {labels.shape} labels: expected 51000; {AGAIN}")
     batches = range(50) if train else [50]
     x = np.concatenate([_sprite(folder / f"cifar10_batch_{b}.png") for b in batches])
     y = labels[:50 * PER_SPRITE] if train else labels[50 * PER_SPRITE:]
@@ -71,7 +75,7 @@ def _read_jpeg_test(tar_path: Path) -> tuple[np.ndarray, np.ndarray, str]:
                 xs.append(np.asarray(Image.open(tf.extractfile(m)).convert("RGB")))
                 ys.append(CLASSES.index(m.name.split("/")[1]))
     if len(xs) != 10 * PER_SPRITE or any(x.shape != (32, 32, 3) for x in xs):
-        raise MirrorError(f"{tar_path} holds {len(xs)} images (expected 10000 of 32x32x3)")
+        raise MirrorError(f"{tar_path} holds {len(xs)} images (expected 10000 of 32x32x3); {AGAIN}")
     return np.stack(xs), np.asarray(ys), "CIFAR-10 test (JPEG q75)"
 
 
@@ -80,13 +84,16 @@ def read(root: Path, train: bool, test_set: str = "jpeg_q75") -> tuple[np.ndarra
     base = root / "cifar10"
     cache = base / f"kdcore_mirror_{'train' if train else 'test_' + test_set}.pt"
     if cache.exists():
-        blob = torch.load(cache, weights_only=True)
-        return blob["x"].numpy(), blob["y"].numpy(), blob["description"]
+        try:
+            blob = load_torch(cache)
+            return blob["x"].numpy(), blob["y"].numpy(), blob["description"]
+        except (UnreadableFileError, KeyError) as err:  # truncated or foreign file
+            raise MirrorError(f"cache file {cache} cannot be read ({type(err).__name__}: {err}); "
+                              f"delete it and it is rebuilt from the sprites") from err
     if train or test_set == "exact_1k":
         x, y, desc = _read_sprites(base / "convnetjs_png", train)
     else:
         x, y, desc = _read_jpeg_test(base / TAR)
-    tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-    torch.save({"x": torch.from_numpy(x), "y": torch.from_numpy(y), "description": desc}, tmp)
-    os.replace(tmp, cache)
+    atomic_write(cache, lambda p: torch.save({"x": torch.from_numpy(x), "y": torch.from_numpy(y),
+                                              "description": desc}, p))
     return x, y, desc

@@ -17,7 +17,6 @@ Bike Sharing is ``<root>/bike_sharing/hour.csv``.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import os
 from collections.abc import Callable, Sequence
@@ -30,17 +29,16 @@ from torch import Tensor
 
 from . import cifar_mirror
 from .config import check_choice
+from .data_files import HOW_TO_GET as _HOW_TO_GET
+from .data_files import SOURCES, DataError, ensure, verify_file
+from .data_files import may_download as _may_download
 
 __all__ = [
     "DataError", "Split", "ImagePrep", "data_root", "load_dataset", "load_mnist",
     "load_fashion_mnist", "load_cifar10", "load_bike_sharing", "make_synthetic",
-    "random_split", "first_n", "select_classes", "DATASETS", "BIKE_LEAK_FREE_FEATURES",
+    "random_split", "first_n", "select_classes", "require", "verify_file", "DATASETS", "BIKE_LEAK_FREE_FEATURES",
     "BIKE_ALL_FEATURES",
 ]
-
-
-class DataError(RuntimeError):
-    """A dataset is missing or corrupt. The message names it, the path searched and a fix."""
 
 
 # --------------------------------------------------------------------------------------
@@ -140,58 +138,15 @@ def data_root() -> Path:
     return root
 
 
-# sha256 of the original files (identical to the ones torchvision's md5s name).
-SHA256 = {
-    "MNIST/raw/train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    "MNIST/raw/train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-    "MNIST/raw/t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-    "MNIST/raw/t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-    "FashionMNIST/raw/train-images-idx3-ubyte.gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
-    "FashionMNIST/raw/train-labels-idx1-ubyte.gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
-    "FashionMNIST/raw/t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
-    "FashionMNIST/raw/t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
-    "bike_sharing/hour.csv": "e03de4ee4ef4dc376ac6e04bf829673c6269e8eba5c60fa121640fa2f829504f",
-    "cifar10/convnetjs_png/labels.txt": "d4280d19d58ed014c6b7e62f77f7e473ab1cb2eb760c25558d2f7aa3e4f25981",
-    "cifar10/jpeg_q75/cifar10_test_jpeg_q75.tar.gz": "492caf3a23b88048fb97d72b592c4bf43a970a521d01ce324075bb080f75357c",
-}
+def require(*names: str, root: Path | None = None) -> None:
+    """Check (and, where downloads are allowed, fetch) the datasets ``names`` up front.
 
-_HOW_TO_GET = (
-    "Set KDCORE_DATA to a folder holding the offline copies (the layout of shared/data: "
-    "MNIST/raw, FashionMNIST/raw, cifar10/, bike_sharing/hour.csv), or run once with "
-    "network access so torchvision can download MNIST / Fashion-MNIST / CIFAR-10."
-)
-
-
-def _may_download() -> bool:
-    """Downloads are allowed unless ``KDCORE_OFFLINE=1`` (tests and offline machines)."""
-    return os.environ.get("KDCORE_OFFLINE", "0") != "1"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def verify_file(root: Path, relpath: str) -> None:
-    """Raise :class:`DataError` if ``root/relpath`` exists but its sha256 is wrong.
-
-    Checked once per file and process; a corrupt file is reported, never used.
+    Every file is verified by sha256, extracted files included, so a missing or corrupt
+    file stops a chapter before its first run with one :class:`DataError` naming it.
     """
-    path = root / relpath
-    key = (str(path), path.stat().st_mtime_ns if path.exists() else 0)
-    if not path.exists() or key in _VERIFIED:
-        return
-    expected = SHA256.get(relpath)
-    if expected is not None and _sha256(path) != expected:
-        raise DataError(f"corrupt file {path}: its sha256 does not match the original "
-                        f"({expected[:12]}...). Delete it and copy or download it again.")
-    _VERIFIED.add(key)
-
-
-_VERIFIED: set[tuple[str, int]] = set()
+    for name in names:
+        check_choice("dataset", name, SOURCES)
+    ensure(root or data_root(), names)
 
 
 # --------------------------------------------------------------------------------------
@@ -200,11 +155,11 @@ _VERIFIED: set[tuple[str, int]] = set()
 def _load_torchvision_mnist(cls_name: str, folder: str, train: bool, root: Path) -> Split:
     import torchvision
 
-    local = [rel for rel in SHA256 if rel.startswith(folder + "/")]
-    for rel in local:
+    src = SOURCES["mnist" if folder == "MNIST" else "fashion_mnist"]
+    for rel in src.files + src.extracted:     # the .gz and the idx files extracted from them
         verify_file(root, rel)
     # With the four verified .gz files present torchvision only extracts them (no network).
-    have_gz = all((root / rel).exists() for rel in local)
+    have_gz = all((root / rel).exists() for rel in src.files)
     cls = getattr(torchvision.datasets, cls_name)
     try:
         # torchvision prints "Extracting ..." on first use; keep notebook outputs deterministic.
@@ -215,6 +170,8 @@ def _load_torchvision_mnist(cls_name: str, folder: str, train: bool, root: Path)
             f"dataset {cls_name} not found: looked for {root / folder / 'raw'} "
             f"(the four *-ubyte.gz files) and could not download it ({type(err).__name__}: "
             f"{err}). {_HOW_TO_GET}") from err
+    for rel in src.extracted:                 # extracted just now by torchvision
+        verify_file(root, rel)
     part = "train" if train else "test"
     return Split(ds.data.clone(), ds.targets.clone().long(), ImagePrep(),
                  description=f"{cls_name} {part}")
@@ -248,7 +205,9 @@ def _cifar_split(x_nhwc: np.ndarray, y: np.ndarray, description: str) -> Split:
 def _load_cifar_mirror(root: Path, train: bool, test_set: str) -> Split:
     """The offline mirror (see :mod:`kdcore.cifar_mirror`), checksummed, as a Split."""
     if train or test_set == "exact_1k":
-        verify_file(root, "cifar10/convnetjs_png/labels.txt")
+        for rel in SOURCES["cifar10"].files:   # labels and every sprite (a replaced one is named)
+            if "convnetjs_png" in rel:
+                verify_file(root, rel)
     else:
         rel = "cifar10/jpeg_q75/cifar10_test_jpeg_q75.tar.gz"
         if not (root / rel).exists():
@@ -258,7 +217,7 @@ def _load_cifar_mirror(root: Path, train: bool, test_set: str) -> Split:
     try:
         x, y, desc = cifar_mirror.read(root, train, test_set)
     except cifar_mirror.MirrorError as err:
-        raise DataError(f"{err}. Copy the file again from shared/data/cifar10.") from err
+        raise DataError(f"{err}.") from err
     return _cifar_split(x, y, desc)
 
 
@@ -394,3 +353,9 @@ def select_classes(split: Split, classes: Sequence[int]) -> Split:
     """Rows whose label is in ``classes`` (labels kept as they are, e.g. 0-4 of 10)."""
     mask = torch.isin(split.y, torch.as_tensor(list(classes)))
     return split.subset(mask.nonzero().squeeze(1), f"{split.description} [classes {list(classes)}]")
+
+
+if __name__ == "__main__":  # python -m kdcore.data fetch | check (see kdcore.data_cli)
+    from kdcore.data_cli import main
+
+    raise SystemExit(main())

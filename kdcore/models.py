@@ -153,42 +153,54 @@ class PreActBlock(nn.Module):
 
 class PreActResNet(FeatureModel):
     """CIFAR pre-activation ResNet. Features: ``stem``, then per block ``b{k}_conv1`` and
-    ``b{k}_out`` (``k`` counts blocks from 1), then ``logits``: 10 features for ResNet10."""
+    ``b{k}_out`` (``k`` counts blocks from 1), then ``logits``: 10 features for ResNet10.
+
+    ``authors_layout=True`` is the layout of Oleinik et al.'s ``resnet.py`` (a copy of
+    passalis/pkth): BatchNorm + ReLU right after the stem convolution (the ``stem``
+    feature is taken after them) and none before the average pool. The default is He et
+    al.'s pre-activation layout: a bare stem convolution, BatchNorm + ReLU before the pool.
+    """
 
     def __init__(self, blocks: Sequence[int], n_classes: int = 10, in_channels: int = 3,
-                 widths: Sequence[int] = (64, 128, 256, 512)) -> None:
+                 widths: Sequence[int] = (64, 128, 256, 512), authors_layout: bool = False) -> None:
         super().__init__()
+        self.authors_layout = authors_layout
         self.stem = nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)
+        self.stem_bn = nn.BatchNorm2d(widths[0]) if authors_layout else None
         layers, c_in = [], widths[0]
         for stage, (n, w) in enumerate(zip(blocks, widths)):
             for j in range(n):
                 layers.append(PreActBlock(c_in, w, 2 if (stage > 0 and j == 0) else 1))
                 c_in = w
         self.blocks = nn.ModuleList(layers)
-        self.bn = nn.BatchNorm2d(c_in)
+        self.bn = None if authors_layout else nn.BatchNorm2d(c_in)
         self.linear = nn.Linear(c_in, n_classes)
 
     def features(self, x: Tensor) -> "OrderedDict[str, Tensor]":
         out: OrderedDict[str, Tensor] = OrderedDict()
         x = self.stem(x)
+        if self.stem_bn is not None:
+            x = torch.relu(self.stem_bn(x))
         out["stem"] = x
         for k, block in enumerate(self.blocks, start=1):
             mid, x = block(x)
             out[f"b{k}_conv1"] = mid
             out[f"b{k}_out"] = x
-        x = torch.nn.functional.avg_pool2d(torch.relu(self.bn(x)), 4).flatten(1)
+        if self.bn is not None:
+            x = torch.relu(self.bn(x))
+        x = torch.nn.functional.avg_pool2d(x, 4).flatten(1)
         out["logits"] = self.linear(x)
         return out
 
 
-def resnet10(n_classes: int = 10) -> PreActResNet:
+def resnet10(n_classes: int = 10, authors_layout: bool = False) -> PreActResNet:
     """Pre-activation ResNet10, blocks [1, 1, 1, 1]."""
-    return PreActResNet((1, 1, 1, 1), n_classes)
+    return PreActResNet((1, 1, 1, 1), n_classes, authors_layout=authors_layout)
 
 
-def resnet18(n_classes: int = 10) -> PreActResNet:
+def resnet18(n_classes: int = 10, authors_layout: bool = False) -> PreActResNet:
     """Pre-activation ResNet18, blocks [2, 2, 2, 2]."""
-    return PreActResNet((2, 2, 2, 2), n_classes)
+    return PreActResNet((2, 2, 2, 2), n_classes, authors_layout=authors_layout)
 
 
 class LSTMClassifier(FeatureModel):

@@ -10,18 +10,29 @@ records of that profile is stale (computed by older code). Inside a chapter, fin
 runs are skipped by :class:`kdcore.results.RunStore`, so an interrupted reproduction
 resumes where it stopped; stale records are recomputed unless ``KDCORE_KEEP_STALE=1``
 (``make reproduce KEEP_STALE=1``), which keeps them, marked stale in every table.
+
+The executed notebook also lists every run record the chapter read or wrote; if one of
+them is missing, the chapter is re-run (``--force``, ``make reproduce FORCE=1``, re-runs
+it anyway). The parameter file's keys must be parameters of the notebook (a misspelt one
+is refused before anything runs). Two reproductions of one chapter never overlap: a
+per-chapter lock file (``fcntl.flock``) makes the second wait, and temporary notebooks
+are per process.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import contextlib
+import fcntl
 import hashlib
 import os
+import tempfile
 import sys
 import time
 from pathlib import Path
 
-__all__ = ["stamp", "chapters", "execute", "main"]
+__all__ = ["stamp", "chapters", "execute", "main", "parameter_names", "missing_records", "chapter_lock"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,7 +53,25 @@ def _params(root: Path, name: str, profile: str) -> dict:
     params = yaml.safe_load(path.read_text()) or {}
     if params.get("profile") != profile:
         raise ValueError(f"{path} must set 'profile: {profile}'")
+    known = parameter_names(root, name)
+    unknown = [k for k in params if k not in known]
+    if unknown:   # papermill would only warn and the run would start with the default
+        from .config import ConfigError, unknown_names_message
+
+        raise ConfigError(unknown_names_message(unknown, known, str(path)))
     return params
+
+
+def parameter_names(root: Path, name: str) -> list[str]:
+    """The names assigned in the cell tagged ``parameters`` of ``notebooks/<name>.py``
+    (equal to the chapter config's fields, see tests/test_notebooks.py)."""
+    import jupytext
+
+    for cell in jupytext.read(root / "notebooks" / f"{name}.py").cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            return [t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
+                    for t in node.targets if isinstance(t, ast.Name)]
+    raise ValueError(f"notebooks/{name}.py has no cell tagged 'parameters'")
 
 
 def stamp(root: Path, name: str, profile: str) -> str:
@@ -69,6 +98,49 @@ def _current_stamp(path: Path) -> str | None:
         return None
 
 
+def _metadata(path: Path) -> dict:
+    import nbformat
+
+    try:
+        return nbformat.read(path, as_version=4).metadata.get("kdcore", {})
+    except Exception:  # absent or unreadable: the chapter is simply re-run
+        return {}
+
+
+def missing_records(path: Path) -> list[str]:
+    """The run records the executed notebook ``path`` read or wrote that no longer exist
+    (paths relative to the results folder)."""
+    from .results import results_root
+
+    root = results_root()
+    return [r for r in _metadata(path).get("records", []) if not (root / r).exists()]
+
+
+@contextlib.contextmanager
+def chapter_lock(out_dir: Path, name: str):
+    """Hold ``out_dir/.<name>.lock`` exclusively; a second holder waits (and says so)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f".{name}.lock"
+    with open(path, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"[reproduce] {name}: another reproduction holds {path}; waiting for it", flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _records_read(log: Path) -> list[str]:
+    from .results import results_root
+
+    root = results_root().resolve()
+    paths = {Path(line) for line in log.read_text().splitlines() if line} if log.exists() else set()
+    return sorted(str(p.relative_to(root)) for p in paths if p.is_relative_to(root))
+
+
 def _stale_records(name: str, profile: str) -> int:
     """How many of the chapter's records of ``profile`` would be recomputed as stale."""
     from .results import RunStore
@@ -91,30 +163,41 @@ def execute(name: str, profile: str = "paper", out_dir: Path | None = None, root
     out = out_dir / f"{name}.ipynb"
     params = _params(root, name, profile)          # fails before any work if missing / wrong
     want = stamp(root, name, profile)
-    if not force and _current_stamp(out) == want and not _stale_records(name, profile):
-        print(f"[reproduce] {name}: up to date ({profile}), skipped")
-        return False
-    nb = jupytext.read(root / "notebooks" / f"{name}.py")
-    for i, cell in enumerate(nb.cells):   # fixed cell ids (jupytext draws random ones): byte-stable output
-        cell["id"] = f"cell-{i:03d}"
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    src = out_dir / f".{name}.src.ipynb"
-    tmp = out_dir / f".{name}.tmp.ipynb"
-    nbformat.write(nb, src)
-    print(f"[reproduce] {name}: executing with the {profile} profile -> {out}", flush=True)
-    t0 = time.perf_counter()
-    try:
-        papermill.execute_notebook(str(src), str(tmp), parameters=params, cwd=str(root / "notebooks"),
-                                   kernel_name="python3", progress_bar=False, log_output=False)
-        done = nbformat.read(tmp, as_version=4)
-        done.metadata["kdcore"] = {"stamp": want, "profile": profile}
-        nbformat.write(done, tmp)
-        os.replace(tmp, out)
-    finally:
-        for f in (src, tmp):
-            if f.exists():
-                f.unlink()
+    with chapter_lock(out_dir, name):              # decided inside: the other run may just have finished
+        missing = missing_records(out)
+        if not force and _current_stamp(out) == want and not missing and not _stale_records(name, profile):
+            print(f"[reproduce] {name}: up to date ({profile}), skipped")
+            return False
+        if missing and not force:
+            print(f"[reproduce] {name}: {len(missing)} of its run records are missing "
+                  f"(e.g. {missing[0]}): re-executing", flush=True)
+        nb = jupytext.read(root / "notebooks" / f"{name}.py")
+        for i, cell in enumerate(nb.cells):   # fixed cell ids (jupytext draws random ones): byte-stable output
+            cell["id"] = f"cell-{i:03d}"
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        tag = f"{name}.{os.getpid()}"              # per process: never shared with another run
+        src, tmp = out_dir / f".{tag}.src.ipynb", out_dir / f".{tag}.tmp.ipynb"
+        log = Path(tempfile.gettempdir()) / f"kdcore-records-{tag}.txt"
+        nbformat.write(nb, src)
+        print(f"[reproduce] {name}: executing with the {profile} profile -> {out}", flush=True)
+        t0 = time.perf_counter()
+        old_log = os.environ.get("KDCORE_RECORD_LOG")
+        os.environ["KDCORE_RECORD_LOG"] = str(log)     # the kernel inherits it (RunStore notes reads)
+        try:
+            papermill.execute_notebook(str(src), str(tmp), parameters=params, cwd=str(root / "notebooks"),
+                                       kernel_name="python3", progress_bar=False, log_output=False)
+            done = nbformat.read(tmp, as_version=4)
+            done.metadata["kdcore"] = {"stamp": want, "profile": profile, "records": _records_read(log)}
+            nbformat.write(done, tmp)
+            os.replace(tmp, out)
+        finally:
+            if old_log is None:
+                os.environ.pop("KDCORE_RECORD_LOG", None)
+            else:
+                os.environ["KDCORE_RECORD_LOG"] = old_log
+            for f in (src, tmp, log):
+                if f.exists():
+                    f.unlink()
     print(f"[reproduce] {name}: done in {time.perf_counter() - t0:.0f} s", flush=True)
     return True
 

@@ -18,7 +18,6 @@ import operator
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -26,18 +25,19 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from .config import check_choice, check_int, check_range
+from .config import check_choice, check_int, check_range, config_dataclass
 from .data import Split
+from .history import History, NonFiniteLossError, check_finite
 
-__all__ = ["TrainConfig", "History", "fit", "evaluate", "predict", "cache_outputs", "cache_features",
+__all__ = ["TrainConfig", "History", "NonFiniteLossError", "fit", "evaluate", "predict", "cache_outputs", "cache_features",
            "seed_everything", "resolve_device", "iterate_batches"]
 
 METRICS = ("accuracy", "mse")
 
 
-@dataclass
+@config_dataclass
 class TrainConfig:
-    """Settings of one ``fit`` call. Validated on construction."""
+    """Settings of one ``fit`` call. Validated on construction (strict types, finite numbers)."""
 
     epochs: int = 10                 # passes over the training split
     batch_size: int = 128            # rows per optimiser step (last batch may be smaller)
@@ -60,10 +60,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         check_int("epochs", self.epochs, 1)
         check_int("batch_size", self.batch_size, 1)
-        check_range("lr", self.lr, 0, None, low_open=True)
+        check_range("lr", self.lr, 0, 10, low_open=True)          # lr > 10 is a typo, not a setting
         check_choice("optimizer", self.optimizer, ("adam", "sgd"))
         check_range("momentum", self.momentum, 0, 1, high_open=True)
-        check_range("weight_decay", self.weight_decay, 0)
+        check_range("weight_decay", self.weight_decay, 0, 10)
         check_choice("schedule", self.schedule, ("none", "step", "exponential"))
         check_int("step_size", self.step_size, 1)
         check_range("gamma", self.gamma, 0, 1, low_open=True)
@@ -71,45 +71,6 @@ class TrainConfig:
         check_choice("metric", self.metric, METRICS)
         check_choice("device", self.device.split(":")[0], ("auto", "cpu", "cuda", "mps"))
         check_int("eval_every", self.eval_every, 1)
-
-
-@dataclass
-class History:
-    """Per-epoch record of one ``fit``.
-
-    ``train_parts[name]`` is the epoch mean of each named loss (``train_loss`` is their
-    sum); ``test_loss``/``test_metric`` are measured after each evaluated epoch
-    (``test_epochs``). ``best`` is the best test metric over epochs: a *peak*, reported
-    beside ``last`` as some papers did, never used to pick a model.
-    """
-
-    metric: str
-    train_loss: list[float] = field(default_factory=list)
-    train_parts: dict[str, list[float]] = field(default_factory=dict)
-    test_epochs: list[int] = field(default_factory=list)
-    test_loss: list[float] = field(default_factory=list)
-    test_metric: list[float] = field(default_factory=list)
-    epoch_seconds: list[float] = field(default_factory=list)
-
-    @property
-    def last(self) -> float:
-        return self.test_metric[-1]
-
-    @property
-    def best(self) -> float:
-        return (max if self.metric == "accuracy" else min)(self.test_metric)
-
-    @property
-    def best_epoch(self) -> int:
-        """1-based epoch of :attr:`best`."""
-        return self.test_epochs[self.test_metric.index(self.best)]
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "History":
-        return cls(**d)
 
 
 def seed_everything(seed: int) -> None:
@@ -193,7 +154,8 @@ def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig):
 
 def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str, Tensor]], dict[str, Tensor]],
         config: TrainConfig, test: Split | None = None, callbacks: Sequence[object] = (),
-        desc: str = "fit") -> History:
+        desc: str = "fit", resume: dict | None = None,
+        on_checkpoint: Callable[[dict], None] | None = None) -> History:
     """Train ``model`` in place on ``train`` with ``objective``; return its :class:`History`.
 
     Args:
@@ -203,9 +165,22 @@ def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str
             If it is an ``nn.Module`` its own trainable parameters are optimised too.
         config: a :class:`TrainConfig`.
         test: split evaluated after every ``eval_every`` epochs with ``config.metric``.
-        callbacks: objects with optional ``on_batch_end(model, batch, step)`` and
-            ``on_epoch_end(epoch, model, history)`` methods (``epoch`` is 1-based).
-        desc: label of the progress bar.
+        callbacks: objects with optional ``on_fit_start(model, optimizer)``,
+            ``on_before_step(model, batch, step)``, ``on_batch_end(model, batch, step)`` and
+            ``on_epoch_end(epoch, model, history)`` methods (``epoch`` and ``step`` are 1-based).
+            ``on_fit_start`` sees the optimiser once; ``on_before_step`` runs between
+            ``backward`` and ``optimizer.step()``, when every ``.grad`` holds this batch's
+            gradient (an upper-level step through the coming step, :mod:`kdcore.hyper`).
+        desc: label of the progress bar (and of errors).
+        resume: a state previously handed to ``on_checkpoint``: training continues after
+            its epoch with its model, objective, optimiser, scheduler, shuffling generator
+            and History, so an interrupted ``fit`` ends with the same weights as an
+            uninterrupted one (on CPU; see :mod:`kdcore.checkpoints`).
+        on_checkpoint: called after every epoch with that state (tensors on the device).
+
+    Raises:
+        NonFiniteLossError: a loss part was ``inf``/``nan`` during an epoch (checked at the
+            epoch's end, naming the first such step), before anything is returned.
     """
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
@@ -220,10 +195,17 @@ def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str
     opt = _optimizer(_trainable(model, objective), config)
     sched = _scheduler(opt, config)
     hist = History(metric=config.metric)
+    for cb in callbacks:
+        if hasattr(cb, "on_fit_start"):
+            cb.on_fit_start(model, opt)
+    before_step = [cb.on_before_step for cb in callbacks if hasattr(cb, "on_before_step")]
     on_batch = [cb.on_batch_end for cb in callbacks if hasattr(cb, "on_batch_end")]
     on_epoch = [cb.on_epoch_end for cb in callbacks if hasattr(cb, "on_epoch_end")]
-    n, step = len(data), 0
-    bar = tqdm(range(1, config.epochs + 1), desc=desc, disable=not config.progress, leave=False)
+    n, step, start = len(data), 0, 1
+    if resume is not None:
+        start = _restore(resume, model, objective, opt, sched, gen, hist) + 1
+        step = (start - 1) * -(-n // config.batch_size)
+    bar = tqdm(range(start, config.epochs + 1), desc=desc, disable=not config.progress, leave=False)
     for epoch in bar:
         t0 = time.perf_counter()
         model.train()
@@ -240,6 +222,8 @@ def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str
             loss = functools.reduce(operator.add, values)  # no "0 + ..." op, unlike sum()
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            for cb in before_step:
+                cb(model, batch, step + 1)
             opt.step()
             step += 1
             names = list(parts)
@@ -247,6 +231,7 @@ def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str
             rows.append(len(batch["y"]))
             for cb in on_batch:
                 cb(model, batch, step)
+        check_finite(logged, names, epoch, step - len(logged) + 1, desc, config)
         # Row-weighted epoch means of every named loss: one device sync per epoch.
         totals = (torch.tensor(rows, dtype=torch.float32, device=device) @ torch.stack(logged)).tolist()
         means = {k: v / n for k, v in zip(names, totals)}
@@ -265,29 +250,61 @@ def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str
             bar.set_postfix(loss=f"{hist.train_loss[-1]:.4f}", **{config.metric: f"{ev[config.metric]:.4f}"})
         for cb in on_epoch:
             cb(epoch, model, hist)
+        if on_checkpoint is not None:
+            on_checkpoint(_state(epoch, model, objective, opt, sched, gen, hist))
     return hist
+
+
+def _state(epoch: int, model: nn.Module, objective: object, opt: torch.optim.Optimizer, sched, gen: torch.Generator,
+           hist: History) -> dict:
+    """Everything ``fit`` needs to continue after ``epoch`` (plain tensors and numbers only,
+    so ``torch.load(weights_only=True)`` can read it back)."""
+    return {"epoch": epoch, "model": model.state_dict(),
+            "objective": objective.state_dict() if isinstance(objective, nn.Module) else None,
+            "optimizer": opt.state_dict(), "scheduler": sched.state_dict() if sched is not None else None,
+            "generator": gen.get_state(), "torch_rng": torch.get_rng_state(), "history": hist.to_dict()}
+
+
+def _restore(state: dict, model: nn.Module, objective: object, opt: torch.optim.Optimizer, sched,
+             gen: torch.Generator, hist: History) -> int:
+    """Load a :func:`_state` into the live objects; returns the epoch it was taken after."""
+    model.load_state_dict(state["model"])
+    if isinstance(objective, nn.Module) and state.get("objective") is not None:
+        objective.load_state_dict(state["objective"])
+    opt.load_state_dict(state["optimizer"])
+    if sched is not None and state.get("scheduler") is not None:
+        sched.load_state_dict(state["scheduler"])
+    gen.set_state(state["generator"])
+    torch.set_rng_state(state["torch_rng"])
+    for k, v in History.from_dict(state["history"]).to_dict().items():
+        setattr(hist, k, v)
+    return int(state["epoch"])
 
 
 @torch.no_grad()
 def predict(model: nn.Module, split: Split, batch_size: int = 2048, bf16: bool = False,
-            channels_last: bool = False, feature_names: Sequence[str] | None = None) -> Tensor | dict[str, Tensor]:
-    """Outputs of ``model`` on every row of ``split``, in order, on the CPU as float32.
+            channels_last: bool = False, feature_names: Sequence[str] | None = None,
+            dtype: torch.dtype = torch.float32, on_device: bool = False) -> Tensor | dict[str, Tensor]:
+    """Outputs of ``model`` on every row of ``split``, in order (on the CPU as float32 by default).
 
     With ``feature_names``, returns ``{name: (N, ...)}`` from ``model.features`` instead of
-    the logits ``(N, C)``.
+    the logits ``(N, C)``. ``dtype`` / ``on_device`` choose how they are kept (e.g.
+    bfloat16 on the GPU for large cached feature maps, which then never cross to the host).
     """
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     data = split.to(device)
     outs: list = []
+    out_device = device if on_device else torch.device("cpu")
     for batch in iterate_batches(data, batch_size, channels_last=channels_last):
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             if feature_names is None:
-                outs.append(model(batch["x"]).float().cpu())
+                outs.append(model(batch["x"]).to(out_device, dtype))
             else:
                 feats = model.features(batch["x"])
-                outs.append({k: feats[k].float().cpu() for k in feature_names})
+                # contiguous: a channels_last map is stored (and indexed later) as plain NCHW rows.
+                outs.append({k: feats[k].to(out_device, dtype).contiguous() for k in feature_names})
     model.train(was_training)
     if feature_names is None:
         return torch.cat(outs)
@@ -328,7 +345,8 @@ def cache_features(teacher: nn.Module, split: Split, names: Sequence[str], prefi
     """Store named intermediate features of a frozen teacher as extras ``prefix + name``.
 
     For cross-layer distillation on non-augmented inputs: each ``(N, ...)`` feature map is
-    computed once; mind the memory (a 64x32x32 float map is 256 KiB per image).
+    computed once; mind the memory (a 64x32x32 float map is 256 KiB per image; pass
+    ``dtype=torch.bfloat16, on_device=True`` to halve it and keep it on the GPU).
     """
     feats = predict(teacher, split, feature_names=names, **predict_kwargs)
     for name, values in feats.items():

@@ -57,6 +57,18 @@ def test_resnets_have_named_features_and_train():
     assert all(p.grad is not None for p in m.parameters())
 
 
+def test_resnet_authors_layout_bn_relu_after_stem_and_none_before_the_pool():
+    m = resnet10(authors_layout=True).eval()
+    feats = m.features(torch.randn(3, 3, 32, 32))
+    assert (feats["stem"] >= 0).all()                        # after ReLU
+    assert list(feats) == list(resnet10().features(torch.randn(1, 3, 32, 32)))
+    n_default = sum(p.numel() for p in resnet10().parameters())
+    # the 512-channel BN before the pool is replaced by a 64-channel BN after the stem
+    assert sum(p.numel() for p in m.parameters()) == n_default - 2 * 512 + 2 * 64
+    pooled = torch.nn.functional.avg_pool2d(feats["b4_out"], 4).flatten(1)
+    torch.testing.assert_close(feats["logits"], m.linear(pooled))
+
+
 def test_build_model_names_bad_parameter():
     assert isinstance(build_model("conv_tiny"), ConvTiny)
     with pytest.raises(ValueError, match="model"):

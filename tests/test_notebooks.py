@@ -15,7 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("params,name", [({"temperature": -1.0}, "temperature"),
-                                         ({"dataset": "imagenet"}, "dataset")])
+                                         ({"dataset": "imagenet"}, "dataset"),
+                                         ({"temperature": float("inf")}, "temperature"),
+                                         ({"lr": 1e6}, "lr"),
+                                         ({"bf16": "false"}, "bf16"),
+                                         ({"temprature": 5.0}, "temprature")])
 def test_invalid_papermill_parameter_fails_before_training(tmp_path, monkeypatch, params, name):
     import papermill
 
@@ -27,7 +31,7 @@ def test_invalid_papermill_parameter_fails_before_training(tmp_path, monkeypatch
     with pytest.raises(papermill.PapermillExecutionError) as err:
         papermill.execute_notebook(str(src), str(tmp_path / "out.ipynb"), parameters=params,
                                    kernel_name="python3", progress_bar=False)
-    assert "ValueError" in str(err.value) and repr(name) in str(err.value)
+    assert "ConfigError" in str(err.value) and repr(name) in str(err.value)
     assert not (tmp_path / "results").exists() or not list((tmp_path / "results").rglob("*.json"))
 
 

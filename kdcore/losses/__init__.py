@@ -9,7 +9,13 @@ parameters (e.g. a VID regressor) are optimised together with the model's.
 """
 
 from .basic import CrossEntropy, MSE, Objective
-from .hinton import HintonKD, ensemble_log_probs, ensemble_probs, kd_loss, soft_cross_entropy
+from .cross_layer import CrossLayerVID, all_to_all_pairs, authors_lambda, neg_log_weights, pairwise_pairs
+from .hinton import HintonKD, ensemble_log_probs, ensemble_probs, kd_loss, kd_loss_oleinik2023, soft_cross_entropy
+from .meta_cross_layer import MetaCrossLayer
+from .meta_hinton import MetaHintonKD, meta_kd_loss
+from .vid import VIDTerm, vid_nll
 
-__all__ = ["Objective", "CrossEntropy", "MSE", "HintonKD", "kd_loss", "soft_cross_entropy",
-           "ensemble_probs", "ensemble_log_probs"]
+__all__ = ["Objective", "CrossEntropy", "MSE", "HintonKD", "kd_loss", "kd_loss_oleinik2023",
+           "soft_cross_entropy", "ensemble_probs", "ensemble_log_probs", "vid_nll", "VIDTerm",
+           "CrossLayerVID", "pairwise_pairs", "all_to_all_pairs", "authors_lambda", "neg_log_weights",
+           "MetaHintonKD", "meta_kd_loss", "MetaCrossLayer"]

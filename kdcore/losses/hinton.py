@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import check_range
+from ..config import check_choice, check_range
 
 
 def ensemble_log_probs(teacher_logits: Tensor, temperature: float) -> Tensor:
@@ -81,18 +81,48 @@ def kd_loss(student_logits: Tensor, teacher_logits: Tensor, labels: Tensor | Non
     return out
 
 
+def kd_loss_oleinik2023(student_logits: Tensor, teacher_logits: Tensor, labels: Tensor,
+                        temperature: float, beta: float) -> dict[str, Tensor]:
+    """Hinton KD *as coded* by Oleinik, Gorpinich & Bakhteev (2023), a labelled variant.
+
+    Their ``distill`` (intsystems/2023-Project-115, ``basic_experiment.ipynb``) calls
+    ``nn.KLDivLoss(reduction="batchmean")(log_softmax(v / T), softmax(z / T))``: the
+    *teacher* is the log-input and the *student* the target, so the loss is
+    ``KL(p(z,T) || p(v,T))`` (arguments swapped), and there is no ``T^2`` factor:
+
+        {"soft": beta * KL(p(z,T) || p(v,T)), "hard": (1 - beta) * CE(y, p(z,1))}.
+
+    At small ``T`` the student's softened probabilities underflow to exact zeros, whose
+    gradient through the KL target is not finite: those runs diverge to NaN weights (the
+    authors' accuracy 0.10 runs). Computed in float32, as their code was.
+    """
+    log_q = F.log_softmax(teacher_logits.float() / temperature, dim=-1)
+    p = F.softmax(student_logits.float() / temperature, dim=-1)
+    out = {"soft": beta * F.kl_div(log_q, p, reduction="batchmean")}
+    if beta < 1:
+        out["hard"] = (1 - beta) * F.cross_entropy(student_logits.float(), labels)
+    return out
+
+
+KD_VARIANTS = ("hinton", "oleinik2023")
+
+
 class HintonKD:
     """Objective: Hinton KD against cached teacher logits, or a frozen teacher.
 
     The teacher's outputs are read from ``batch[key]`` (cached once per dataset with
     :func:`kdcore.train.cache_outputs`); only if they are absent is ``teacher`` run.
+    ``variant="oleinik2023"`` is the swapped-KL, no-``T^2`` loss of
+    :func:`kd_loss_oleinik2023` (``alpha`` is then their β).
     """
 
     def __init__(self, temperature: float = 4.0, alpha: float = 0.9,
-                 teacher: nn.Module | None = None, key: str = "teacher_logits") -> None:
+                 teacher: nn.Module | None = None, key: str = "teacher_logits", variant: str = "hinton") -> None:
         check_range("temperature", temperature, 0, None, low_open=True)
         check_range("alpha", alpha, 0, 1)
+        check_choice("variant", variant, KD_VARIANTS)
         self.temperature, self.alpha, self.teacher, self.key = temperature, alpha, teacher, key
+        self.variant = variant
 
     def __call__(self, model: nn.Module, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         if self.key in batch:
@@ -102,4 +132,6 @@ class HintonKD:
                 teacher_logits = self.teacher(batch["x"])
         else:
             raise KeyError(f"batch has no {self.key!r} and HintonKD was given no teacher")
+        if self.variant == "oleinik2023":
+            return kd_loss_oleinik2023(model(batch["x"]), teacher_logits, batch["y"], self.temperature, self.alpha)
         return kd_loss(model(batch["x"]), teacher_logits, batch["y"], self.temperature, self.alpha)

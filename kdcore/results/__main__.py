@@ -22,7 +22,7 @@ import pandas as pd
 
 from .. import chapters
 from ..verdicts import verdict_table
-from .records import RunStore
+from .records import CorruptRecordError, RunStore, _slug, results_root
 from .scoreboard import PAPER_PROFILE, chapter_summary, score, summary_lines, verdict_counts
 from .table import comparison_table, markdown_sections
 
@@ -52,11 +52,22 @@ def main(argv: list[str] | None = None) -> int:
                       help="one line per chapter: compared, agree, misses (explained), claims (paper profile)")
     what.add_argument("--page", metavar="DIR", default=None, help="write the results page's files into DIR")
     args = parser.parse_args(argv)
+    root = Path(args.root) if args.root is not None else results_root()
+    if not root.is_dir():
+        print(f"error: results folder {root} does not exist (--root)", file=sys.stderr)
+        return 2
+    if args.chapter is not None and args.chapter not in chapters.names() and not (root / _slug(args.chapter)).is_dir():
+        print(f"error: unknown chapter {args.chapter!r} (--chapter): choose one of {chapters.names()}", file=sys.stderr)
+        return 2
     numbers = [p for p in chapters.paper_numbers() if args.chapter in (None, p.chapter)]
-    df = comparison_table(args.chapter, args.root, numbers)
+    try:
+        df = comparison_table(args.chapter, root, numbers)
+    except CorruptRecordError as err:   # named by path; the table would silently lack a run
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     if args.summary or args.page:
         scored = score(df, numbers, chapters.metric_kinds(), chapters.explanations())
-        verdicts = _verdicts(args.root, args.chapter)
+        verdicts = _verdicts(root, args.chapter)
         if args.page:
             titles = {name: _title(name) for name in chapters.names()}
             from .page import write_page   # matplotlib and itables only when a page is wanted

@@ -39,9 +39,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..files import atomic_write, ensure_writable, load_torch
 from .provenance import code_hash
 
-__all__ = ["RunStore", "TrainedModel", "results_root", "scratch_root", "is_current", "SCHEMA", "PAPER_PROFILE"]
+__all__ = ["CorruptRecordError", "read_record", "RunStore", "TrainedModel", "results_root", "scratch_root",
+           "is_current", "SCHEMA", "PAPER_PROFILE"]
 
 SCHEMA = 1
 PAPER_PROFILE = "paper"   # the one profile whose records are committed and set against papers
@@ -118,15 +120,36 @@ def _environment() -> dict[str, Any]:
             "device": device, "git_commit": _git_commit()}
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+_atomic_write = atomic_write   # errors name the path (disk full, read-only)
+
+RECORD_KEYS = ("schema", "chapter", "setting", "seed", "profile", "metrics")
+
+
+class CorruptRecordError(ValueError):
+    """A file under the results folder is not a readable run record; the message names it."""
+
+
+def read_record(path: Path) -> dict:
+    """The run record in ``path``; a truncated or foreign file raises :class:`CorruptRecordError`."""
     try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CorruptRecordError(f"corrupt run record {path}: {err}. Delete it to recompute the run.") from err
+    missing = [k for k in RECORD_KEYS if not isinstance(record, dict) or k not in record]
+    if missing:
+        raise CorruptRecordError(f"{path} is not a kdcore run record (it lacks {missing}): move it out "
+                                 f"of the results folder, or delete it to recompute the run.")
+    _note_read(path)
+    return record
+
+
+def _note_read(path: Path) -> None:
+    """Append ``path`` to ``$KDCORE_RECORD_LOG`` (set by ``kdcore.reproduce``), which thereby
+    learns every record a chapter read or wrote, to re-run it when one goes missing."""
+    log = os.environ.get("KDCORE_RECORD_LOG")
+    if log:
+        with open(log, "a") as f:
+            f.write(f"{path.resolve()}\n")
 
 
 class TrainedModel:
@@ -188,10 +211,14 @@ class RunStore:
         path = self.path(chapter, setting, seed, params, profile)
         if not path.exists():
             return None
-        try:
-            return json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"corrupt run record {path}: {err}. Delete it to recompute the run.") from err
+        return read_record(path)
+
+    def check_writable(self) -> None:
+        """Raise ``OSError`` naming the results folder unless a record can be written there;
+        run before any training (once per store), so no finished work is lost to it."""
+        if not getattr(self, "_writable", False):
+            ensure_writable(self.root, "results folder")
+            self._writable = True
 
     def run(self, chapter: str, setting: str, seed: int, params: dict, profile: str,
             fn: Callable[[], dict]) -> dict:
@@ -208,6 +235,7 @@ class RunStore:
             raise ValueError(f"a {profile!r} run must not write its record into the committed results folder "
                              f"{self.root}: open the store with RunStore(profile={profile!r}) (records go to "
                              f"{scratch_root()}) or set KDCORE_RESULTS to another folder")
+        self.check_writable()
         t0 = time.perf_counter()
         out = fn()
         if "metrics" not in out:
@@ -222,6 +250,7 @@ class RunStore:
                   **_environment()}
         path = self.path(chapter, setting, seed, params, profile)
         _atomic_write(path, lambda p: p.write_text(json.dumps(record, indent=1, sort_keys=True)))
+        _note_read(path)
         return record
 
     def trained_model(self, chapter: str, setting: str, seed: int, params: dict, profile: str,
@@ -260,14 +289,13 @@ class RunStore:
         _atomic_write(weights, lambda p: torch.save(state, p))
 
     def _load_or_retrain(self, weights: Path, build: Callable[[], Any], train: Callable[[Any], dict]) -> Any:
-        import torch
-
         from ..train import resolve_device
 
         model = build()
         if weights.exists():
-            model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+            model.load_state_dict(load_torch(weights, map_location="cpu"))
             return model.to(resolve_device("auto"))  # where fit would have left it
+        self.check_writable()
         train(model)                    # record committed, weights not (fresh clone)
         self._save_weights(weights, model)
         return model
@@ -277,4 +305,4 @@ class RunStore:
         base = self.root / _slug(chapter) if chapter else self.root
         if not base.exists():
             return []
-        return [json.loads(p.read_text()) for p in sorted(base.rglob("*.json")) if ".cache" not in p.parts]
+        return [read_record(p) for p in sorted(base.rglob("*.json")) if ".cache" not in p.parts]

@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ...config import ConfigBase, check_choice, check_each, check_int, check_profile, check_range
+from ...config import ConfigBase, config_dataclass, check_choice, check_each, check_int, check_profile, check_range
 from ...data import Split, first_n, load_fashion_mnist
 from ...growth import freeze_body, grow, transfer
 from ...losses import CrossEntropy
@@ -35,7 +35,7 @@ FGSM_HEADLINE, NOISE_HEADLINE = 0.018, 0.09
 INITS = ("default", "zero", "uniform", "net2net", "transfer")
 
 
-@dataclass
+@config_dataclass
 class AntiDistillationConfig(ConfigBase):
     """Parameters of the chapter (papermill names = field names). Defaults: paper profile."""
 
@@ -121,6 +121,9 @@ class AntiDistillationConfig(ConfigBase):
         check_int("lstm_student_hidden", self.lstm_student_hidden, self.lstm_teacher_hidden)
         check_int("synth_train_size", self.synth_train_size, 100)
         check_int("synth_test_size", self.synth_test_size, 100)
+
+    def datasets(self) -> tuple[str, ...]:
+        return ("fashion_mnist", "cifar10") if self.growth_seeds else ("fashion_mnist",)
 
 
 @dataclass(frozen=True)

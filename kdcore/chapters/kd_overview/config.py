@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
-from ...config import ConfigBase, check_choice, check_each, check_int, check_profile, check_range
+from ...config import ConfigBase, config_dataclass, check_choice, check_each, check_int, check_profile, check_range
 
 __all__ = ["KDOverviewConfig"]
 
 
-@dataclass
+@config_dataclass
 class KDOverviewConfig(ConfigBase):
     """Parameters of chapter 1 (papermill parameter names equal these field names)."""
 
@@ -79,3 +79,6 @@ class KDOverviewConfig(ConfigBase):
         check_int("hutchinson_probes", self.hutchinson_probes, 1)
         check_int("hutchinson_probes_more", self.hutchinson_probes_more, 1)
         check_each("prune_fractions", self.prune_fractions, check_range, 0, 1)
+
+    def datasets(self) -> tuple[str, ...]:
+        return (self.dataset,)

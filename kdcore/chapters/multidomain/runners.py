@@ -13,11 +13,11 @@ re-executing the chapter with every record present trains nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import torch
 
-from ...config import ConfigBase, check_each, check_int, check_profile, check_range
+from ...config import ConfigBase, config_dataclass, check_bool, check_each, check_int, check_profile, check_range
 from ...data import Split, first_n
 from ...losses import CrossEntropy
 from ...losses.multidomain import MultiDomainKD
@@ -38,7 +38,7 @@ REG_STUDENT_SIZES = [15, 32, 1]
 CONTINUED = CONTINUED_SUFFIX  # setting-name suffix of the thesis code's continued attempts
 
 
-@dataclass
+@config_dataclass
 class MultidomainConfig(ConfigBase):
     profile: str = "smoke"                    # "smoke" (seconds) or "paper" (the thesis' settings)
     seeds: list = field(default_factory=lambda: [0, 1])  # student seeds; a fresh student per seed
@@ -100,14 +100,16 @@ class MultidomainConfig(ConfigBase):
         check_each("lambda_grid", self.lambda_grid, check_range, 0, 1)
         check_each("temperature_grid", self.temperature_grid, check_range, 0, 100, low_open=True)
         check_int("sweep_seeds", self.sweep_seeds, 1, len(self.seeds))
-        if not isinstance(self.continued, bool):
-            raise ValueError(f"parameter 'continued' must be true or false, got {self.continued!r}")
+        check_bool("continued", self.continued)
         check_int("bike_rows", self.bike_rows, 10, 17379)
         check_each("bike_sizes", self.bike_sizes, check_int, 1)
         if len(self.bike_sizes) != 3 or sum(self.bike_sizes) != self.bike_rows:
             raise ValueError(f"parameter 'bike_sizes' = {self.bike_sizes} must be 3 sizes summing to "
                              f"bike_rows = {self.bike_rows}")
         check_int("bike_val_rows", self.bike_val_rows, 1, 17379 - self.bike_rows)
+
+    def datasets(self) -> tuple[str, ...]:
+        return ("mnist", "fashion_mnist", "bike_sharing")
 
 
 def _rows(split: Split, n: int) -> Split:

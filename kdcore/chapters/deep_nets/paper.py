@@ -1,0 +1,120 @@
+"""The deep-nets paper's numbers and its authors' notebooks' numbers, as data.
+
+Sources (PAPERS.md §5): the paper (Oleinik, Gorpinich & Bakhteev 2023, in Russian,
+Tables 1-2, test accuracy, one number or a range, no spread) and the executed notebooks
+of intsystems/2023-Project-115 (``code/basic_experiment.ipynb``: ResNet18 teacher, students
+alone over 5 runs and the 20-run Hinton sweeps, 50 epochs; ``code/test_distill.ipynb``:
+the pairwise Optuna search, 15 trials; ``code/resnet_test.ipynb``: the ResNet10 → ConvTiny
+all-to-all search, 20 trials). Settings equal the chapter's record settings, so
+:func:`kdcore.results.comparison_table` can join them. The paper's test set is the full
+original 10,000 images; ours is the JPEG q75 copy of it (the ``accuracy`` metric) and the
+exact first 1,000 (``accuracy_exact_1k``).
+"""
+
+from ...results.paper import PaperNumber
+from ...results.scoreboard import Explanation
+
+C = "deep_nets"
+PAPER = "Oleinik, Gorpinich & Bakhteev 2023 (in Russian)"
+BASIC = "intsystems/2023-Project-115, code/basic_experiment.ipynb"
+PAIRWISE = "intsystems/2023-Project-115, code/test_distill.ipynb, cell 17 (Optuna, 15 trials)"
+ALL_TO_ALL = "intsystems/2023-Project-115, code/resnet_test.ipynb, cell 11 (Optuna TPE, 20 trials)"
+RANGE = "reported as the range {}; midpoint"
+BEST_ON_TEST = "their best trial by test accuracy (trained on all 10,112 rows; ours on the first 8,960)"
+
+NUMBERS = [
+    # (a) teachers
+    PaperNumber(C, "teacher ResNet18", "accuracy", 0.6948, None, f"{BASIC}, cell 9",
+                "measured with BatchNorm in training mode (their accuracy() never called eval())"),
+    PaperNumber(C, "teacher ResNet18", "accuracy_batch_stats", 0.6948, None, f"{BASIC}, cell 9",
+                "same number: BatchNorm with the statistics of each test batch, as they measured it"),
+    PaperNumber(C, "teacher ConvTiny", "accuracy", 0.58, None, f"{PAPER}, Table 1"),
+    PaperNumber(C, "teacher ResNet10", "accuracy", 0.68, None, f"{PAPER}, Table 2"),
+    # (b) students alone and the Hinton sweep (50 epochs)
+    PaperNumber(C, "ConvTiny alone, 50 epochs", "accuracy", 0.5757, 0.0061, f"{BASIC}, cell 12", "5 runs"),
+    PaperNumber(C, "ConvVeryTiny alone, 50 epochs", "accuracy", 0.5147, 0.0070, f"{BASIC}, cell 14", "5 runs"),
+    PaperNumber(C, "Hinton sweep ConvTiny ← ResNet18 (authors' loss): best run", "accuracy", 0.5915, None,
+                f"{BASIC}, cell 17", "best of 20 (β = 0.706, T = 0.80)"),
+    PaperNumber(C, "Hinton sweep ConvTiny ← ResNet18 (authors' loss): best run", "accuracy_mean_converged", 0.5836,
+                0.0064, f"{BASIC}, cell 17", "mean of the 13 runs that did not diverge"),
+    PaperNumber(C, "Hinton sweep ConvTiny ← ResNet18 (authors' loss): best run", "diverged_runs", 7, None,
+                f"{BASIC}, cell 17", "runs at accuracy 0.10 out of 20 (all with T < 1)"),
+    PaperNumber(C, "Hinton sweep ConvVeryTiny ← ResNet18 (authors' loss): best run", "accuracy", 0.555, None,
+                f"{BASIC}, cell 19", "best of 20 (β = 0.991, T = 6.82)"),
+    PaperNumber(C, "Hinton sweep ConvVeryTiny ← ResNet18 (authors' loss): best run", "accuracy_mean_converged",
+                0.5356, 0.0115, f"{BASIC}, cell 19", "mean of the 13 runs that did not diverge"),
+    PaperNumber(C, "Hinton sweep ConvVeryTiny ← ResNet18 (authors' loss): best run", "diverged_runs", 7, None,
+                f"{BASIC}, cell 19", "runs at accuracy 0.10 out of 20 (all with T < 1)"),
+    # (c) Table 1: ConvTiny -> ConvVeryTiny, 30 epochs
+    PaperNumber(C, "T1 ConvVeryTiny alone", "accuracy", 0.54, None, f"{PAPER}, Table 1"),
+    PaperNumber(C, "T1 ConvVeryTiny Hinton ← ConvTiny (authors' loss)", "accuracy", 0.56, None, f"{PAPER}, Table 1",
+                "β and T of this row not given; ours: β = 0.5, T = 3 as test_distill.ipynb (guess)"),
+    PaperNumber(C, "T1 pairwise (faithful): search", "accuracy_best_trial_on_test", 0.5979, None, PAIRWISE,
+                BEST_ON_TEST),
+    PaperNumber(C, "T1 pairwise (faithful), chosen on test", "accuracy", 0.585, None, f"{PAPER}, Table 1",
+                RANGE.format("0.58-0.59")),
+    PaperNumber(C, "T1 pairwise (corrected), chosen on test", "accuracy", 0.585, None, f"{PAPER}, Table 1",
+                RANGE.format("0.58-0.59") + "; the paper's (authors' code) beside our corrected run"),
+    PaperNumber(C, "T1 all-to-all (faithful), chosen on test", "accuracy", 0.585, None, f"{PAPER}, Table 1",
+                RANGE.format("0.58-0.59")),
+    PaperNumber(C, "T1 all-to-all (corrected), chosen on test", "accuracy", 0.585, None, f"{PAPER}, Table 1",
+                RANGE.format("0.58-0.59") + "; the paper's (authors' code) beside our corrected run"),
+    # (d) Table 2: ResNet10 -> ConvTiny, 30 epochs
+    PaperNumber(C, "T2 ConvTiny alone", "accuracy", 0.58, None, f"{PAPER}, Table 2"),
+    PaperNumber(C, "T2 ConvTiny Hinton ← ResNet10 (authors' loss)", "accuracy", 0.60, None, f"{PAPER}, Table 2",
+                "β and T of this row not given; ours: β = 0.5, T = 3 (guess)"),
+    PaperNumber(C, "T2 all-to-all (faithful): search", "accuracy_best_trial_on_test", 0.6260, None, ALL_TO_ALL,
+                BEST_ON_TEST),
+    PaperNumber(C, "T2 all-to-all (faithful), chosen on test", "accuracy", 0.63, None, f"{PAPER}, Table 2"),
+    PaperNumber(C, "T2 all-to-all (corrected), chosen on test", "accuracy", 0.63, None, f"{PAPER}, Table 2",
+                "the paper's (authors' code) beside our corrected run"),
+]
+
+# Scoreboard data (kdcore.results.scoreboard): each metric's kind, and causes of misses that
+# the chapter's "What differed from the paper" section names.
+METRIC_KINDS = {"accuracy": "accuracy", "accuracy_batch_stats": "accuracy", "accuracy_mean_converged": "accuracy",
+                "accuracy_best_trial_on_test": "accuracy", "diverged_runs": "errors"}
+EXPLAINED = [
+    Explanation("our search trials train on the first 8,960 of the 10,112 images (the last 1,152 choose λ); "
+                "the authors' trials trained on all 10,112",
+                settings=tuple(p.setting for p in NUMBERS if p.setting.endswith(": search"))),
+    Explanation("the paper does not give β and T of its Hinton rows; ours are β = 0.5, T = 3 (a guess)",
+                settings=tuple(p.setting for p in NUMBERS if " Hinton ← " in p.setting)),
+    Explanation("the paper's Tables give one number or a range from the authors' code, where only the last "
+                "pair's VID counted; a corrected row runs a different objective",
+                settings=tuple(p.setting for p in NUMBERS if "(corrected)" in p.setting)),
+]
+
+
+def claims(tables: tuple[str, ...] = ("table1", "table2"), modes: tuple[str, ...] = ("faithful", "corrected")):
+    """The chapter's claims as comparisons of run records (decided by :mod:`kdcore.verdicts`).
+
+    Distilled rows are the trials chosen on *validation* and retrained on all rows (seeds
+    of ``rerun_seeds``), so no claim rests on a choice made on the test set; the student
+    alone and Hinton rows ran ``alone_seeds``. Seeds pair (same initial student, same
+    batches) where both sides ran the same seeds.
+    """
+    from ...verdicts import Claim
+
+    out = []
+    rows = {"table1": ("T1", "ConvVeryTiny", "ConvTiny", ["pairwise", "all-to-all"]),
+            "table2": ("T2", "ConvTiny", "ResNet10", ["all-to-all"])}
+    for table in tables:
+        tag, student, teacher, methods = rows[table]
+        alone, hinton = f"{tag} {student} alone", f"{tag} {student} Hinton ← {teacher} (authors' loss)"
+        out.append(Claim(f"{tag}: Hinton distillation from {teacher} beats {student} alone", hinton, "accuracy",
+                         baseline=alone))
+        for mode in modes:
+            for m in methods:
+                row = f"{tag} {m} ({mode}), chosen on val"
+                out.append(Claim(f"{tag}: {m} VID ({mode}) beats {student} alone", row, "accuracy", baseline=alone))
+                out.append(Claim(f"{tag}: {m} VID ({mode}) beats Hinton (logits only)", row, "accuracy",
+                                 baseline=hinton))
+            if "pairwise" in methods:
+                out.append(Claim(f"{tag}: all-to-all ({mode}) beats pairwise ({mode})",
+                                 f"{tag} all-to-all ({mode}), chosen on val", "accuracy",
+                                 baseline=f"{tag} pairwise ({mode}), chosen on val"))
+    return out
+
+
+CLAIMS = claims()   # the paper profile's tables and modes

@@ -1,0 +1,91 @@
+"""Every run of the chapter as an independent job, for ``python -m kdcore.chapters.heterogeneous``
+to spread over processes sharing one device. A job is a tuple whose first entry names its
+kind: ``("table", dataset, method, run)`` (``run = -1`` for a whole Optuna search, which is
+sequential), ``("sweep", lambda)``, ``("single",)``, ``("cross", teacher, method, seed)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+
+from ...results import RunStore
+from .pairs import cross_run, single_pair_run, sweep_run
+from .runners import HeterogeneousConfig
+from .table import hyperopt_runs, table_run
+
+__all__ = ["jobs", "run_job", "load_config", "worker"]
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def jobs(cfg: HeterogeneousConfig) -> list[tuple]:
+    """All jobs of ``cfg``, the longest first (so the slow ones do not finish last)."""
+    steps = {d: cfg.epochs[d] * cfg.n_rows.get(d, 100) / cfg.batch_size for d in cfg.datasets}
+    weight = {"hyperopt": 1.2, "gradient": 4, "proposed": 3}   # relative cost of one run
+    out: list[tuple[float, tuple]] = []
+    for d in cfg.datasets:
+        for m in cfg.methods:
+            if m == "hyperopt":
+                out.append((weight[m] * cfg.runs[d] * steps[d], ("table", d, m, -1)))
+            else:
+                out += [(weight.get(m, 1) * steps[d], ("table", d, m, r)) for r in range(cfg.runs[d])]
+    cross_steps = cfg.cross_epochs * cfg.n_rows["cifar10_reduced"] / cfg.batch_size
+    out += [(2 * cross_steps, ("sweep", lam)) for lam in [0.0, *cfg.sweep_lambdas]]
+    if cfg.single_pair:
+        out.append((4 * cross_steps, ("single",)))
+    for t in cfg.cross_teachers:
+        for m in cfg.cross_methods:
+            cost = {"tuned": 12, "none": 1, "hinton": 1}.get(m, 3) * (3 if t != "conv_tiny" else 1)
+            out += [(cost * cross_steps, ("cross", t, m, s)) for s in cfg.cross_seeds]
+    return [job for _, job in sorted(out, key=lambda c: -c[0])]
+
+
+def run_job(cfg: HeterogeneousConfig, store: RunStore, job: tuple) -> list[dict]:
+    kind, *args = job
+    if kind == "table":
+        dataset, method, run = args
+        return hyperopt_runs(cfg, store, dataset) if method == "hyperopt" else [table_run(cfg, store, *args)]
+    if kind == "sweep":
+        return [sweep_run(cfg, store, args[0])]
+    if kind == "single":
+        return [single_pair_run(cfg, store)]
+    if kind == "cross":
+        return [cross_run(cfg, store, *args)]
+    raise ValueError(f"unknown job kind {kind!r}")
+
+
+def load_config(profile: str, overrides: dict | None = None) -> HeterogeneousConfig:
+    """The config of ``profile`` (``paper``: ``notebooks/params/heterogeneous.yaml``; ``smoke``:
+    the defaults) with ``overrides``; unknown names and bad values fail here."""
+    import yaml
+
+    params: dict = {}
+    if profile == "paper":
+        path = ROOT / "notebooks" / "params" / "heterogeneous.yaml"
+        if not path.exists():
+            raise FileNotFoundError(f"paper profile {path} is missing")
+        params = yaml.safe_load(path.read_text()) or {}
+    merged = {**params, **(overrides or {})}
+    unknown = sorted(set(merged) - {f.name for f in dataclasses.fields(HeterogeneousConfig)})
+    if unknown:
+        raise ValueError(f"unknown parameters {unknown}: see HeterogeneousConfig for the allowed names")
+    return HeterogeneousConfig(**merged)
+
+
+def worker(args: tuple) -> tuple[tuple, float, str]:
+    """One job in a pool process (a module-level function, so ``spawn`` can pickle it)."""
+    profile, overrides, results, job = args
+    os.environ["KDCORE_RESULTS"] = results
+    import torch
+
+    torch.set_num_threads(1)
+    cfg = load_config(profile, overrides)
+    t0 = time.perf_counter()
+    try:
+        run_job(cfg, RunStore(results), job)
+        return job, time.perf_counter() - t0, ""
+    except Exception as err:  # reported; the other jobs go on
+        return job, time.perf_counter() - t0, f"{type(err).__name__}: {err}"
