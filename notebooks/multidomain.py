@@ -78,10 +78,10 @@ bike_rows = 10000
 bike_sizes = [8700, 300, 1000]
 bike_teacher_epochs = 2
 bike_student_epochs = 20
+bike_val_rows = 1000
 bike_student_batch = 100
 bike_teacher_lr = 1e-3
 bike_student_lr = 1e-2
-bike_val_rows = 1000
 
 # %%
 import matplotlib.pyplot as plt
