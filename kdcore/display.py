@@ -27,6 +27,14 @@ def relative_path(path: str | os.PathLike) -> str:
     return path.name
 
 
+def _display_styler(styler) -> None:
+    """Display a Styler as HTML only: its plain-text repr ("<Styler at 0x7f...>") names a
+    memory address, which would change the executed notebook on every run."""
+    from IPython.display import HTML, display
+
+    display(HTML(styler.to_html()))
+
+
 def show_source(obj) -> None:
     """Display the source of a kdcore function or class as a highlighted code block,
     so a chapter shows the implementation it runs instead of a second copy."""
@@ -37,32 +45,26 @@ def show_source(obj) -> None:
 
 def show_table(df: pd.DataFrame, caption: str = "", digits: int = 4) -> None:
     """Display a DataFrame as a compact table with a caption (used for final tables)."""
-    from IPython.display import display
-
     styler = stable_styler(df, caption).format(precision=digits, na_rep="—").hide(axis="index")
     if caption:
         styler = styler.set_caption(caption)
-    display(styler)
+    _display_styler(styler)
 
 
 def show_comparison(df: pd.DataFrame, caption: str = "") -> None:
     """Display a :func:`kdcore.results.comparison_table` (one chapter) for readers."""
-    from IPython.display import display
-
     from .results import readable_table
 
     table = readable_table(df, chapter_column=False)
     styler = stable_styler(table, caption).hide(axis="index").set_properties(**{"text-align": "left"})
     if caption:
         styler = styler.set_caption(caption)
-    display(styler)
+    _display_styler(styler)
 
 
 def mean_std_table(df: pd.DataFrame, by: str, columns: list[str], caption: str = "") -> None:
     """Display ``columns`` of ``df`` grouped by ``by`` as "mean ± std" strings with the run
     count: the one number format of every chapter (see :func:`kdcore.results.format_mean_std`)."""
-    from IPython.display import display
-
     from .results import format_mean_std
 
     rows = {key: {**{col: format_mean_std(g[col].mean(), g[col].std(ddof=1) if len(g) > 1 else None)
@@ -71,7 +73,7 @@ def mean_std_table(df: pd.DataFrame, by: str, columns: list[str], caption: str =
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = by
     styler = stable_styler(table, caption).set_properties(**{"text-align": "left"})
-    display(styler.set_caption(caption) if caption else styler)
+    _display_styler(styler.set_caption(caption) if caption else styler)
 
 
 def show_markdown(text: str) -> None:
