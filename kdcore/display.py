@@ -17,6 +17,15 @@ def stable_styler(df: pd.DataFrame, caption: str = ""):
     return df.style.set_uuid(uid)
 
 
+def display_styler(styler, plain: pd.DataFrame) -> None:
+    """Display a styled table as HTML with ``plain`` as its text form. ``display(styler)``
+    would store ``<Styler at 0x7f...>`` (a memory address) as the text form, so a
+    re-executed notebook would never be byte-identical."""
+    from IPython.display import display
+
+    display({"text/html": styler.to_html(), "text/plain": plain.to_string(index=False)}, raw=True)
+
+
 def relative_path(path: str | os.PathLike) -> str:
     """``path`` relative to the repository (or the working folder) for printing in a chapter:
     an executed notebook never shows one machine's absolute paths."""
@@ -25,14 +34,6 @@ def relative_path(path: str | os.PathLike) -> str:
         if path.is_relative_to(base):
             return path.relative_to(base).as_posix() or "."
     return path.name
-
-
-def _display_styler(styler) -> None:
-    """Display a Styler as HTML only: its plain-text repr ("<Styler at 0x7f...>") names a
-    memory address, which would change the executed notebook on every run."""
-    from IPython.display import HTML, display
-
-    display(HTML(styler.to_html()))
 
 
 def show_source(obj) -> None:
@@ -48,7 +49,7 @@ def show_table(df: pd.DataFrame, caption: str = "", digits: int = 4) -> None:
     styler = stable_styler(df, caption).format(precision=digits, na_rep="—").hide(axis="index")
     if caption:
         styler = styler.set_caption(caption)
-    _display_styler(styler)
+    display_styler(styler, df)
 
 
 def show_comparison(df: pd.DataFrame, caption: str = "") -> None:
@@ -59,21 +60,21 @@ def show_comparison(df: pd.DataFrame, caption: str = "") -> None:
     styler = stable_styler(table, caption).hide(axis="index").set_properties(**{"text-align": "left"})
     if caption:
         styler = styler.set_caption(caption)
-    _display_styler(styler)
+    display_styler(styler, table)
 
 
 def mean_std_table(df: pd.DataFrame, by: str, columns: list[str], caption: str = "") -> None:
     """Display ``columns`` of ``df`` grouped by ``by`` as "mean ± std" strings with the run
-    count: the one number format of every chapter (see :func:`kdcore.results.format_mean_std`)."""
-    from .results import format_mean_std
+    count: the one number format of every chapter (see :func:`kdcore.results.format_metric`)."""
+    from .results import format_metric
 
-    rows = {key: {**{col: format_mean_std(g[col].mean(), g[col].std(ddof=1) if len(g) > 1 else None)
+    rows = {key: {**{col: format_metric(g[col].mean(), g[col].std(ddof=1) if len(g) > 1 else None, col)
                      for col in columns}, "runs": len(g)}
             for key, g in df.groupby(by, sort=False)}
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = by
     styler = stable_styler(table, caption).set_properties(**{"text-align": "left"})
-    _display_styler(styler.set_caption(caption) if caption else styler)
+    display_styler(styler.set_caption(caption) if caption else styler, table.reset_index())
 
 
 def show_markdown(text: str) -> None:
@@ -81,3 +82,15 @@ def show_markdown(text: str) -> None:
     from IPython.display import Markdown, display
 
     display(Markdown(text))
+
+
+def mean_std(values, metric: str = "accuracy") -> str:
+    """``"mean ± std"`` of ``values`` (sample std) in the book's one number format
+    (:func:`kdcore.results.format_metric`, decimals by metric); one value
+    gives the mean alone, no value ``"—"``."""
+    from .results import format_metric
+
+    s = pd.Series(list(values), dtype=float).dropna()
+    if s.empty:
+        return "—"
+    return format_metric(s.mean(), s.std() if len(s) > 1 else None, metric)

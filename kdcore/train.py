@@ -45,8 +45,9 @@ class TrainConfig:
     optimizer: str = "adam"          # "adam" or "sgd"
     momentum: float = 0.0            # SGD momentum (ignored by Adam)
     weight_decay: float = 0.0        # L2 penalty handed to the optimiser
-    schedule: str = "none"           # "none", "step" (x gamma every step_size epochs), "exponential"
-    step_size: int = 10              # epochs between decays for "step"
+    schedule: str = "none"           # "none", "step" (x gamma every step_size epochs), "once" (x gamma
+                                     # once, after step_size epochs: MultiStepLR([step_size])), "exponential"
+    step_size: int = 10              # epochs between decays for "step", before the one decay of "once"
     gamma: float = 0.1               # decay factor for "step" / "exponential"
     seed: int = 0                    # seeds torch and the shuffling generator
     shuffle: bool = True             # reshuffle every epoch (some papers' code did not)
@@ -64,7 +65,7 @@ class TrainConfig:
         check_choice("optimizer", self.optimizer, ("adam", "sgd"))
         check_range("momentum", self.momentum, 0, 1, high_open=True)
         check_range("weight_decay", self.weight_decay, 0, 10)
-        check_choice("schedule", self.schedule, ("none", "step", "exponential"))
+        check_choice("schedule", self.schedule, ("none", "step", "once", "exponential"))
         check_int("step_size", self.step_size, 1)
         check_range("gamma", self.gamma, 0, 1, low_open=True)
         check_int("seed", self.seed, 0)
@@ -147,6 +148,8 @@ def _optimizer(params: list[nn.Parameter], cfg: TrainConfig) -> torch.optim.Opti
 def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig):
     if cfg.schedule == "step":
         return torch.optim.lr_scheduler.StepLR(opt, cfg.step_size, cfg.gamma)
+    if cfg.schedule == "once":
+        return torch.optim.lr_scheduler.MultiStepLR(opt, [cfg.step_size], cfg.gamma)
     if cfg.schedule == "exponential":
         return torch.optim.lr_scheduler.ExponentialLR(opt, cfg.gamma)
     return None

@@ -45,9 +45,9 @@ if importlib.util.find_spec("kdcore") is None:
 # %% tags=["parameters"]
 # Smoke profile: runs in seconds. The paper profile is notebooks/params/anti_distillation.yaml.
 profile = "smoke"
-fc_seeds = 1
-fc_corrected_seeds = 1
-fc_extra_seeds = 1
+fc_seeds = 2
+fc_corrected_seeds = 2
+fc_extra_seeds = 0
 fc_train_size = 2000
 fc_test_size = 1000
 teacher_hidden = [128, 64, 32]
@@ -55,30 +55,38 @@ student_hidden = [256, 128, 64]
 batch_size = 256
 teacher_epochs = 2
 teacher_lr = 1e-2
-teacher_step = 10
-student_epochs = 2
+teacher_step = 1
+student_epochs = 3
+student_epochs_short = 2
+checkpoint_epoch = 2
 student_lr = 1e-3
 transfer_frozen_epochs = 1
 ad_epochs = 1
 ad_lr = 5e-3
 ad_gamma = 0.85
 ad_noise = 0.1
+net2net_noise = 0.1
+corrected_block_norm = "concatenated"
 fgsm_eps = [0.0, 0.018]
 noise_eps = [0.0, 0.09]
-growth_seeds = 1
+growth_seeds = 2
 growth_inits = ["default", "zero", "uniform", "net2net", "transfer"]
 growth_lr = 1e-3
+growth_teacher_lr = 2e-3
 growth_batch_size = 128
+reach_fraction = 0.9
 conv_train_size = 300
 conv_test_size = 200
 conv_teacher_epochs = 1
 conv_epochs = 1
+conv_noise_eps = [0.0, 0.018]
 lstm_train_size = 500
 lstm_test_size = 200
 lstm_teacher_hidden = 32
 lstm_student_hidden = 64
 lstm_teacher_epochs = 1
 lstm_epochs = 1
+lstm_noise_eps = [0.0, 0.09]
 synth_train_size = 500
 synth_test_size = 200
 synth_dim = 20
@@ -87,26 +95,42 @@ synth_teacher_hidden = [32, 16]
 synth_student_hidden = [64, 32]
 synth_teacher_epochs = 1
 synth_epochs = 2
+synth_noise_eps = [0.0, 0.09]
 
 # %%
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
+from IPython.display import Markdown, display
 
 from kdcore.chapters import anti_distillation as ch
 from kdcore.chapters.anti_distillation import experiments as gx
-from kdcore.display import relative_path, show_source, show_table
+from kdcore.display import mean_std, relative_path, show_source, show_table
 from kdcore.growth import grow, grow_weight
-from kdcore.losses.anti_distillation import AntiDistillation
+from kdcore.losses.anti_distillation import AntiDistillation, block_distance, detached_uniform_probe_term
 from kdcore.models import MLP, ConvTiny, ConvVeryTiny, LSTMClassifier, parameter_count
 from kdcore.results import RunStore, comparison_table
+from kdcore.results.records import is_current
+from kdcore.verdicts import Claim, verdict_markdown, verdict_table
 
 torch.set_num_threads(1)
 cfg = ch.AntiDistillationConfig.from_namespace(globals())   # validates every parameter first
 store = RunStore(profile=cfg.profile)   # a smoke run keeps its records in a scratch folder
 sns.set_theme(style="whitegrid", context="notebook")
+WIDTH = 7.0                                                  # inches: the book's text column
+HEAD = ["accuracy", "FGSM ε=0.018", "param noise ε=0.09"]
 print(f"profile: {cfg.profile}; results in {relative_path(store.root)}")
+_recs = [r for r in store.records(ch.CHAPTER) if r["profile"] == cfg.profile]
+print(f"records of this chapter and profile: {len(_recs)}, computed by today's code: "
+      f"{sum(is_current(r) for r in _recs)} (the others are stale and shown only with KDCORE_KEEP_STALE=1)")
+
+
+def row_mean(records, row, metric):
+    """Mean of ``metric`` over the records of one row (short setting name)."""
+    vals = [r["metrics"][metric] for r in records if ch.short_name(r["setting"]) == row and metric in r["metrics"]]
+    return sum(vals) / len(vals) if vals else float("nan")
 
 # %% [markdown]
 # ## The growth operators $\varphi$
@@ -123,18 +147,33 @@ print(f"profile: {cfg.profile}; results in {relative_path(store.root)}")
 # teacher units and divides their outgoing weights by $c$, which leaves the function
 # unchanged. The same maps grow Conv2d + BatchNorm channels (and the next layer's input
 # channels) and an LSTM's hidden units (all four gate blocks with one map).
+#
+# Without noise a Net2Net replica never separates from its source unit: both have the same
+# activation and equal outgoing weights, so they receive the same gradient and the same
+# Adam update at every step, and the grown network keeps computing as the teacher-sized
+# one (`tests/test_growth.py` trains one and checks it). The authors' Net2Net had no noise,
+# so the faithful variant has none; the corrected variant and the growth tasks add
+# $\mathcal N(0, (0.1\,\mathrm{std}\,W)^2)$ to the replicas' incoming weights.
 
 # %%
 show_source(grow_weight)
 
 # %% [markdown]
-# The AD pre-training objective on the teacher's task $D_1$ (the authors' code: unsquared
-# norms, $\xi\sim U[-0.05, 0.05]$, one Hutchinson probe {cite}`hutchinson1989trace`):
+# The AD pre-training objective on the teacher's task $D_1$, as the authors' final code
+# computes it (unsquared norm, $\xi\sim U[-0.05, 0.05]$):
 #
-# $$\mathcal{L}_{AD} = \lambda_1\,\mathrm{CE}(f_s(x), y) + \lambda_2 \sum_l \lVert u_l^{[\text{block}]} - w^*_l\rVert
-# + \lambda_3\,\mathrm{CE}(f_s(x+\xi), y) + \lambda_4\,\lvert \widehat{\mathrm{tr}\,H}\rvert / 10^4 .$$
+# $$\mathcal{L}_{AD} = \lambda_1\,\mathrm{CE}(f_s(x), y) + \lambda_2 \lVert u^{[\text{block}]} - w^*\rVert
+# + \lambda_3\,\mathrm{CE}(f_s(x+\xi), y) + \lambda_4\,\lvert v^\top H v\rvert / 10^4 .$$
+#
+# Two details of that code decide what the terms do. The distance is *one* norm of all
+# blocks' differences concatenated (not a sum over layers). And the λ4 term draws its probe
+# $v$ from $U[0,1)$ and takes the Hessian-vector product without `create_graph`: its value
+# is added to the loss but carries no gradient, so for the optimiser λ4 does nothing. The
+# faithful variant reproduces that; the corrected one uses a Rademacher probe and a
+# differentiable Hutchinson estimate of $\mathrm{tr}\,H$ {cite}`hutchinson1989trace`.
 
 # %%
+show_source(detached_uniform_probe_term)
 show_source(AntiDistillation.__call__)
 
 # %% [markdown]
@@ -164,65 +203,198 @@ for make_t, make_s, x in pairs:
 print("\n".join(facts))
 
 # %% [markdown]
-# ## Table 1: fully connected, Fashion-MNIST 5 → 10 classes
+# ## Table 1: fully connected, Fashion-MNIST 5 → 10 classes (faithful)
 #
 # Per seed: a teacher (784-128-64-32-10, 10 outputs, trained on classes 0-4 with the
-# authors' multiplicative class mask), then eight students 784-256-128-64-10 trained on
-# all classes. Robustness: accuracy under FGSM {cite}`goodfellow2015fgsm` at
+# authors' multiplicative class mask, 30 epochs, learning rate decayed ×0.1 once after
+# epoch 10), then the students 784-256-128-64-10 trained on all classes. As in the authors'
+# committed training histories, six rows train 30 epochs on $D_2$ and "Transfer" and "AD,
+# all λ" train 10. Robustness: accuracy under FGSM {cite}`goodfellow2015fgsm` at
 # $\varepsilon = i/500$ and with $\mathcal N(0, \varepsilon^2)$ noise on every parameter at
-# $\varepsilon = i/100$, $i = 0..9$; the table reports the largest $\varepsilon$ of each. *Faithful*: the authors' ReLU on the logits and unshuffled batches. The "AD,
-# all λ" row of the paper was produced with Optuna's parameter *importances* as λ; we run
-# that and the best trial's λ (no Optuna search here: the λ are the authors' values).
+# $\varepsilon = i/100$, $i = 0..9$; the tables report the largest $\varepsilon$ of each.
+# The "AD, all λ" row of the paper was produced with Optuna's parameter *importances* as λ;
+# we run those λ (no Optuna search here). "Xavier, compute-matched" is ours: the default
+# init trained 15 epochs longer on $D_2$, as many as AD's pre-training on $D_1$.
 
 # %%
 faithful = ch.run_table1(cfg, faithful=True, store=store)
-show_table(ch.summary(faithful), caption=f"Table 1, faithful variant: mean ± std over seeds (profile: {cfg.profile})",
-           digits=3)
+n_faithful = cfg.fc_seeds
+teachers = [r for r in store.records(ch.CHAPTER) if r["setting"] == "FC faithful: teacher (classes 0-4)"
+            and r["profile"] == cfg.profile and r["seed"] < n_faithful]
+print(f"[{cfg.profile}] faithful teachers on classes 0-4: accuracy "
+      f"{mean_std([r['metrics']['accuracy (D1 test)'] for r in teachers])} ({len(teachers)} seeds)")
+show_table(ch.summary(faithful, HEAD),
+           caption=f"Table 1, faithful variant: mean ± std over {n_faithful} seeds (profile: {cfg.profile})")
+
+# %% [markdown]
+# Every run of every row, one dot per seed:
 
 # %%
-def curve_plots(records, title):
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
-    for ax, (key, xk, xlabel) in zip(axes, [("test_accuracy", None, "epoch on D2"),
-                                            ("fgsm", "fgsm_eps", "FGSM ε"),
-                                            ("param_noise", "noise_eps", "parameter noise std ε")]):
+def strip(records, title):
+    np.random.seed(0)                      # seaborn's jitter draws from numpy: same figure on every run
+    df = ch.records_frame(records).melt(id_vars=["setting", "seed"], value_vars=HEAD, var_name="metric")
+    df["setting"] = df.setting.map(ch.short_name)
+    fig, axes = plt.subplots(len(HEAD), 1, figsize=(WIDTH, 2.6 * len(HEAD)), sharex=True)
+    for ax, metric in zip(axes, HEAD):
+        sns.stripplot(df[df.metric == metric], x="setting", y="value", hue="seed", palette="deep", size=6,
+                      jitter=0.15, ax=ax, legend=ax is axes[0])
+        ax.set(xlabel="", ylabel=metric)
+    axes[0].legend(title="seed", fontsize=8, ncols=5, loc="lower right")
+    axes[-1].tick_params(axis="x", rotation=35)
+    plt.setp(axes[-1].get_xticklabels(), ha="right")
+    fig.suptitle(f"{title} (profile: {cfg.profile})")
+    fig.tight_layout()
+    plt.show()
+
+
+strip(faithful, "Table 1 per seed, faithful")
+
+
+def by_dead_classes(records):
+    """Mean accuracy of the runs grouped by how many classes they never predict."""
+    df = ch.records_frame(records)
+    g = df.groupby("classes never predicted")["accuracy"]
+    return "; ".join(f"{int(k)} dead: {v.mean():.3f} ({len(v)} runs)" for k, v in g)
+
+
+display(Markdown(f"With ReLU on the logits a class whose logit dies is never predicted again, and every test "
+                 f"image of that class (a tenth of the test set) is wrong. Runs grouped by the number of classes they never predict "
+                 f"(mean accuracy): {by_dead_classes(faithful)}."))
+
+# %% [markdown]
+# The same runs over the training epochs and over the attack and noise strengths:
+
+# %%
+CURVES = [("test_accuracy", None, "epoch on D2"), ("fgsm", "fgsm_eps", "FGSM ε"),
+          ("param_noise", "noise_eps", "parameter noise std ε")]
+
+
+def curve_plots(records, title, curves=CURVES, shift=0):
+    fig, axes = plt.subplots(len(curves), 1, figsize=(WIDTH, 2.7 * len(curves)))
+    for ax, (key, xk, xlabel) in zip(axes, curves):
         df = ch.curves_frame(records, key, xk)
-        df["setting"] = df.setting.str.split(": ", n=1).str[1]
-        sns.lineplot(df, x="x", y="value", hue="setting", errorbar="sd", marker="o", ax=ax, legend=ax is axes[0])
+        df["setting"] = df.setting.map(ch.short_name)
+        if xk is None:
+            df["x"] -= shift
+        sns.lineplot(df, x="x", y="value", hue="setting", errorbar="sd", marker="o", markersize=4, ax=ax,
+                     legend=ax is axes[0])
         ax.set(xlabel=xlabel, ylabel="test accuracy")
-        ax.xaxis.set_major_locator(plt.MaxNLocator(5, integer=xk is None))
-    axes[0].legend(fontsize=7)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(6, integer=xk is None))
+    axes[0].legend(fontsize=7, ncols=3, loc="lower right")
     fig.suptitle(f"{title} (mean ± sd over seeds; profile: {cfg.profile})")
-    plt.tight_layout()
+    fig.tight_layout()
     plt.show()
 
 
 curve_plots(faithful, "FC Fashion-MNIST, faithful")
 
 # %% [markdown]
-# Zero pad leaves the new units at exactly zero: their pre-activation is 0, ReLU'(0) = 0,
-# so they receive no gradient and the grown network trains as the teacher-sized one.
-# Fraction of new units per hidden layer whose weights are still exactly zero after training:
+# ### Robustness or clean accuracy?
+#
+# A model that is right on fewer inputs has fewer inputs to lose, and a class never
+# predicted costs a tenth of the accuracy however robust the rest is. So beside FGSM
+# accuracy over all inputs: FGSM accuracy *among the inputs classified correctly without
+# attack*, the number of classes never predicted on the test set, and the weight norm (the
+# same absolute parameter noise is relatively smaller on larger weights).
 
 # %%
-untouched = pd.DataFrame([{"setting": r["setting"], "seed": r["seed"],
-                           **{f"layer {i + 1}": v for i, v in enumerate(r["extra"]["untouched_new_units"])}}
-                          for r in faithful if r["extra"].get("untouched_new_units")])
-untouched.groupby("setting", sort=False).mean(numeric_only=True).drop(columns="seed")
+CONF = ["accuracy", "FGSM ε=0.018", "FGSM ε=0.018 among correct", "classes never predicted", "weight norm"]
+show_table(ch.summary(faithful, CONF), caption=f"faithful: robustness beside its confounders, mean ± std over "
+                                               f"{n_faithful} seeds (profile: {cfg.profile})")
 
 # %% [markdown]
-# ### The quirk corrected
+# ### 30 epochs or 10?
 #
-# Same runs without the ReLU on the logits and with shuffled batches (its own teachers).
+# The paper compares rows trained 30 epochs with rows trained 10. Every run is also
+# measured after epoch 10, so each row can be compared at equal training length:
+
+# %%
+K = cfg.checkpoint_epoch
+rf = ch.records_frame(faithful)
+rf["row"] = rf.setting.map(ch.short_name)
+epochs_tab = pd.DataFrame({"row": rf.row.unique()})
+for m in HEAD:
+    g = rf.groupby("row", sort=False)
+    epochs_tab[f"{m}, epoch {K}"] = epochs_tab.row.map(g[f"{m} (epoch {K})"].agg(lambda v, m=m: mean_std(v, m)))
+    epochs_tab[f"{m}, end"] = epochs_tab.row.map(g[m].agg(lambda v, m=m: mean_std(v, m)))
+epochs_tab.insert(1, "epochs on D2", epochs_tab.row.map(
+    {n: ch.row_epochs(cfg, r, True) for n, r in {**ch.TABLE1_ROWS, **ch.MATCHED_ROWS, **ch.EXTRA_ROWS}.items()}))
+show_table(epochs_tab, caption=f"faithful rows after epoch {K} and at the end (profile: {cfg.profile})")
+
+
+# %%
+def length_gaps(frame, pairs, metrics):
+    """Paper's gap beside ours as run (unequal lengths) and ours with both rows after epoch K."""
+    paper = {row.replace(" (code's λ)", ""): vals for row, vals in ch.paper.TABLE1.items()}
+    out = []
+    for row, ref in pairs:
+        a, b = frame[frame.row == row].set_index("seed"), frame[frame.row == ref].set_index("seed")
+        for m in metrics:
+            i = HEAD.index(m)
+            p = paper[row.replace(" (code's λ)", "")][i][0] - paper[ref][i][0]
+            as_run, equal = (a[m] - b[m]).mean(), (a[f"{m} (epoch {K})"] - b[f"{m} (epoch {K})"]).mean()
+            if as_run * equal < 0:
+                reading = "the sign comes from the length"
+            elif abs(equal) < abs(as_run):
+                reading = f"{1 - equal / as_run:.0%} of it comes from the length"
+            else:
+                reading = "larger at equal length: the length hides part of it"
+            out.append({"gap": f"{row} − {ref}", "metric": m, "epochs": f"{ch.row_epochs(cfg, ch.TABLE1_ROWS[row], True)}"
+                        f" vs {ch.row_epochs(cfg, ch.TABLE1_ROWS[ref], True)}", "paper": p, "ours, as run": as_run,
+                        f"ours, both after epoch {K}": equal, "reading": reading})
+    return pd.DataFrame(out)
+
+
+gaps = length_gaps(rf, [("AD, all λ (code's λ)", "Xavier"), ("AD, all λ (code's λ)", "AD, λ4=0"),
+                        ("Transfer", "Xavier")], ["FGSM ε=0.018", "param noise ε=0.09"])
+show_table(gaps, caption=f"robustness gaps between a 10-epoch row and a 30-epoch row: paper, ours as run, ours "
+                         f"at equal length (faithful, {n_faithful} seeds; profile: {cfg.profile})", digits=3)
+# %% [markdown]
+# ### What the grown networks do with their width
+#
+# Fraction of the new hidden units (beyond the teacher's width) whose weights are still
+# exactly zero after training (zero pad: a new ReLU unit with zero weights has ReLU'(0) = 0
+# and never gets a gradient), and fraction of hidden units that have an exact twin at the
+# start and at the end of training (Net2Net without noise: replicas never separate).
+
+# %%
+def width_table(records):
+    rows = []
+    for r in records:
+        e = r["extra"]
+        if e.get("untouched_new_units") is None:
+            continue
+        rows.append({"setting": ch.short_name(r["setting"]), "seed": r["seed"],
+                     **{f"zero new units, layer {i + 1}": v for i, v in enumerate(e["untouched_new_units"])},
+                     **{f"twins at start, layer {i + 1}": v for i, v in enumerate(e["duplicate_units_start"])},
+                     **{f"twins at end, layer {i + 1}": v for i, v in enumerate(e["duplicate_units_end"])}})
+    return pd.DataFrame(rows).groupby("setting", sort=False).mean().drop(columns="seed").reset_index()
+
+
+show_table(width_table(faithful), caption=f"faithful: zero and duplicate units, mean over seeds (profile: "
+                                          f"{cfg.profile})", digits=2)
+
+# %% [markdown]
+# ## The corrected variant
+#
+# Same rows without the ReLU on the logits, with shuffled batches, every row trained
+# 30 epochs, a differentiable λ4 term and Net2Net with noise (own teachers, own seeds).
 
 # %%
 corrected = ch.run_table1(cfg, faithful=False, store=store)
-side = ch.records_frame(faithful + corrected)
-side["variant"] = side.setting.str.extract(r"FC (\w+):")[0]
-side["row"] = side.setting.str.split(": ", n=1).str[1]
-show_table(side.groupby(["row", "variant"], sort=False)[["accuracy", "FGSM ε=0.018", "param noise ε=0.09"]]
-           .agg(["mean", "std"]).round(3).reset_index(),
-           caption=f"faithful vs corrected (profile: {cfg.profile})", digits=3)
-curve_plots(corrected, "FC Fashion-MNIST, corrected (no ReLU on logits, shuffled)")
+if corrected:
+    side = ch.records_frame(faithful + corrected)
+    side["variant"] = side.setting.str.extract(r"FC (\w+):")[0]
+    side["row"] = side.setting.map(ch.short_name)
+    side_tab = side.groupby(["row", "variant"], sort=False)[CONF].agg(
+        {m: (lambda v, m=m: mean_std(v, m)) for m in CONF}).reset_index()
+    side_tab.insert(2, "runs", side.groupby(["row", "variant"], sort=False).size().values)
+    show_table(side_tab, caption=f"faithful vs corrected, mean ± std over seeds (profile: {cfg.profile})")
+    strip(corrected, "Table 1 per seed, corrected")
+    curve_plots(corrected, "FC Fashion-MNIST, corrected")
+else:
+    display(Markdown(f"*The corrected variant has no runs at profile `{cfg.profile}` (`fc_corrected_seeds = "
+                     f"{cfg.fc_corrected_seeds}`): see \"What differed\".*"))
 
 # %% [markdown]
 # ## Growth for conv, LSTM and synthetic tasks
@@ -231,117 +403,228 @@ curve_plots(corrected, "FC Fashion-MNIST, corrected (no ReLU on logits, shuffled
 # CIFAR-10 {cite}`krizhevsky2009cifar` ConvVeryTiny (8/16/32 channels, BatchNorm) → ConvTiny
 # (16/32/64), an LSTM {cite}`hochreiter1997lstm` reading Fashion-MNIST row by row (hidden
 # 32 → 64), and an MLP on Gaussian clusters whose 10-class task contains the 5-class one.
-# Epoch 0 is the accuracy right after initialisation. Shuffled batches, no ReLU on logits.
+# Epoch 0 is the accuracy right after initialisation; shuffled batches, no ReLU on the
+# logits, Net2Net with noise. The parameter-noise ε range is set per task (CIFAR-10's conv
+# nets fall to chance at the FC task's 0.09). "Epochs to reach" counts the epochs until a
+# run reaches 0.9 × the weakest row's mean final accuracy, so it is defined for every row.
 
 # %%
 growth = {}
 for task in gx.growth_tasks(cfg):
     growth[task.name] = recs = gx.run_growth_task(cfg, task, store)
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4))
-    for ax, (key, xk, xlabel) in zip(axes, [("test_accuracy_from_0", None, "epoch (0 = after φ)"),
-                                            ("fgsm", "fgsm_eps", "FGSM ε"),
-                                            ("param_noise", "noise_eps", "parameter noise std ε")]):
-        df = ch.curves_frame(recs, key, xk)
-        if xk is None:
-            df["x"] -= 1
-        df["setting"] = df.setting.str.split(": ").str[1]
-        sns.lineplot(df, x="x", y="value", hue="setting", errorbar="sd", marker="o", ax=ax, legend=ax is axes[0])
-        ax.set(xlabel=xlabel, ylabel="test accuracy")
-        ax.xaxis.set_major_locator(plt.MaxNLocator(5, integer=xk is None))
-    fig.suptitle(f"{task.name} (mean ± sd over {cfg.growth_seeds} seeds; profile: {cfg.profile})")
-    plt.tight_layout()
-    plt.show()
+    if not recs:
+        continue
+    t_recs = gx.teacher_records(cfg, task, store)
+    print(f"[{cfg.profile}] {task.name}: teachers on classes 0-4, accuracy "
+          f"{mean_std([r['metrics']['accuracy (D1 test)'] for r in t_recs])} ({len(t_recs)} seeds)")
+    curve_plots(recs, task.name, [("test_accuracy_from_0", None, "epoch (0 = after φ)"), *CURVES[1:]], shift=1)
 
 # %%
 for name, recs in growth.items():
-    reach = gx.epochs_to_reach(recs, f"{name}: default init")
-    table = ch.summary(recs).merge(reach.groupby("setting", sort=False)["epochs to target"]
-                                   .agg(lambda v: f"{v.mean():.1f} ({v.notna().sum()}/{len(v)} reached)")
-                                   .reset_index(), on="setting")
-    show_table(table, caption=f"{name}: final metrics (mean ± std = spread across seeds) and epochs to reach "
-                              f"the default init's final accuracy {reach.target.iloc[0]:.3f} (profile: {cfg.profile})")
+    if not recs:
+        continue
+    target = gx.reach_target(recs, cfg.reach_fraction)
+    reach = gx.epochs_to_reach(recs, target).groupby("setting", sort=False)
+    noise_metric = next(k for k in recs[0]["metrics"] if k.startswith("param noise"))
+    table = ch.summary(recs, ["accuracy at epoch 0", "accuracy after epoch 1", "accuracy", "FGSM ε=0.018",
+                              "FGSM ε=0.018 among correct", noise_metric, "classes never predicted"])
+    table["epochs to reach"] = [f"{mean_std(g['epochs to target'], 'epochs')} ({int(g.reached.sum())}/{len(g)} runs)"
+                                for _, g in reach]
+    show_table(table, caption=f"{name}: mean ± std over {cfg.growth_seeds} seeds; epochs to reach accuracy "
+                              f"{target:.3f} (profile: {cfg.profile})")
+    rows = list(dict.fromkeys(ch.short_name(r["setting"]) for r in recs))
+    at = lambda m: {row: row_mean(recs, row, m) for row in rows}
+    start, first, final = at("accuracy at epoch 0"), at("accuracy after epoch 1"), at("accuracy")
+    steps = {ch.short_name(k): g["epochs to target"].mean() for k, g in reach}
+    display(Markdown(
+        f"*{name}.* Right after initialisation (chance: 0.100): "
+        + ", ".join(f"{row} {v:.3f}" for row, v in start.items())
+        + f". After one epoch the best is {max(first, key=first.get)} ({max(first.values()):.3f}), the worst "
+        f"{min(first, key=first.get)} ({min(first.values()):.3f}); at the end the best is {max(final, key=final.get)} "
+        f"({max(final.values()):.3f}), the worst {min(final, key=final.get)} ({min(final.values()):.3f}). Fastest to "
+        f"{target:.3f}: {min(steps, key=steps.get)} ({min(steps.values()):.1f} epochs on average), slowest "
+        f"{max(steps, key=steps.get)} ({max(steps.values()):.1f})."))
 
 # %% [markdown]
 # ## Paper vs ours
 #
-# The paper's Table 1 beside our faithful runs (mean over seeds of this profile's records;
-# the paper reports mean ± std over 10 runs). Settings without a paper number are ours.
+# The paper's Table 1 (mean ± std over 10 runs) beside our faithful runs (mean ± std over
+# this profile's seeds). Δ = ours − paper.
 
 # %%
-
 table = comparison_table(ch.CHAPTER, store.root, ch.NUMBERS)
-table = table[(table.profile == cfg.profile) & table.setting.str.startswith("FC faithful")]
+table = table[table.paper.notna() & ((table.profile == cfg.profile) | (table.profile == ""))]
 paper_std = {(p.setting, p.metric): p.std for p in ch.NUMBERS}
-table.insert(4, "paper_std", [paper_std.get((s, m), float("nan")) for s, m in zip(table.setting, table.metric)])
-show_table(table.drop(columns="chapter"), caption=f"Anti-distillation Table 1: paper vs ours (profile: {cfg.profile})",
-           digits=3)
-
-# %% [markdown]
-# Which initialisation is best on each metric, faithful vs corrected (means over seeds):
-
-# %%
-means = side.groupby(["variant", "row"])[["accuracy", "FGSM ε=0.018", "param noise ε=0.09"]].mean()
-print(f"[{cfg.profile}]")
-for variant, df in means.groupby(level=0):
-    print(variant, {m: f"{df[m].idxmax()[1]} ({df[m].max():.3f})" for m in df.columns})
+pvo = pd.DataFrame({
+    "row": table.setting.map(ch.short_name), "metric": table.metric,
+    "paper": [mean_std([v], m) + f" ± {paper_std[(s, m)]:.2f}" for v, s, m in zip(table.paper, table.setting, table.metric)],
+    "ours": [f"{m_:.3f} ± {s_:.3f}" if s_ == s_ else ("—" if m_ != m_ else f"{m_:.3f}")
+             for m_, s_ in zip(table.ours, table.ours_std)],
+    "Δ": ["—" if d != d else f"{d:+.3f}" for d in table.delta],
+    "runs": table.n_runs.astype(int),
+    "code": ["current" if c is True else ("stale" if c is False else "—") for c in table.current]})
+show_table(pvo, caption=f"Anti-distillation Table 1: paper vs ours, faithful variant (profile: {cfg.profile})")
 
 # %% [markdown]
 # ## What the runs show
 #
-# Read these together with the tables and figures above; they describe the paper-profile
-# run (a smoke run is too short to show any of it).
-#
-# - **The faithful runs reproduce the paper's ordering**: default ("Xavier") init and
-#   transfer are the weakest rows, with a large spread over seeds; the teacher-based
-#   initialisations and AD are close to each other, and the AD rows are the most robust to
-#   FGSM.
-# - **Most of that gap is the ReLU on the logits.** A class whose logit is negative gets no
-#   gradient through it (ReLU'(z) = 0), so it can stay unpredicted for the whole run; the
-#   small transfer network suffers most. With the quirk corrected (no ReLU on the logits,
-#   shuffled batches) every row ends at about the same accuracy with a small spread over
-#   seeds, and the robustness differences between rows shrink. The rows then differ mainly
-#   in the first epochs: uniform pad and the students pre-trained on $D_1$ (AD, data noise;
-#   after 15 extra epochs there) start a little ahead of the default init, Net2Net level
-#   with it, zero pad and transfer behind.
-# - **Zero pad does not grow the network.** With zero incoming weights and bias a new ReLU
-#   unit has pre-activation 0 and ReLU'(0) = 0, so it never receives a gradient: every new
-#   unit is still exactly zero after training (table above), and the "grown" MLP trains as
-#   the teacher-sized one. For conv nets the zero-padded channels also sit behind
-#   BatchNorm layers whose running variance decays towards 0 during training (their batch
-#   variance is 0), which is our explanation (not separately tested) of the zero-pad conv
-#   student's collapse under even the smallest parameter noise.
-# - **Conv, LSTM, synthetic.** Every teacher-based initialisation starts well above chance
-#   (epoch 0: the teacher's classes are already right), and Net2Net and uniform pad lead in
-#   the first epochs; with these short runs the default init catches up by the end (and
-#   overtakes on CIFAR-10), so "epochs to reach the default init's final accuracy" is often
-#   not reached at all. Zero pad and transfer lag behind on all three tasks.
+# Each sentence below is computed from the records of this profile (the tables and
+# figures above show the same numbers); the verdicts at the end test the paper's claims.
+
+# %%
+def findings(recs):
+    rows = list(dict.fromkeys(ch.short_name(r["setting"]) for r in recs))
+    out = []
+    # 1. paper vs ours, cell by cell
+    close = [(r, m) for r, m, d, s in zip(table.setting.map(ch.short_name), table.metric, table.delta,
+                                          [paper_std[(s, m)] for s, m in zip(table.setting, table.metric)])
+             if d == d and abs(d) <= 2 * s]
+    far = [f"{r} {m} ({d:+.3f})" for r, m, d, s in zip(table.setting.map(ch.short_name), table.metric, table.delta,
+                                                     [paper_std[(s, m)] for s, m in zip(table.setting, table.metric)])
+           if d == d and abs(d) > 2 * s]
+    out.append(f"**Paper vs ours.** {len(close)} of {len(close) + len(far)} cells of Table 1 lie within two of the "
+               f"paper's standard deviations of our mean; the others: {', '.join(far) or 'none'}.")
+    # 2. dead classes and robustness among correct inputs
+    never = {r: row_mean(recs, r, "classes never predicted") for r in rows}
+    dead = [f"{r} ({v:.1f})" for r, v in never.items() if v > 0]
+    alive = [r for r, v in never.items() if v == 0]
+    out.append(f"**Dead classes.** With ReLU on the logits some runs never predict a class at all; mean number "
+               f"per run: {', '.join(dead) or 'none'}; rows that always predict all ten classes: "
+               f"{', '.join(alive) or 'none'}.")
+    grown = [r for r in ("Zero pad", "Net2Net", "AD, λ4=0") if r in rows]
+    if "Xavier" in rows and grown:
+        fg = lambda m: " / ".join(f"{row_mean(recs, r, m):.3f}" for r in grown)
+        gap_all = sum(row_mean(recs, r, "FGSM ε=0.018") for r in grown) / len(grown) - row_mean(recs, "Xavier", "FGSM ε=0.018")
+        gap_ok = (sum(row_mean(recs, r, "FGSM ε=0.018 among correct") for r in grown) / len(grown)
+                  - row_mean(recs, "Xavier", "FGSM ε=0.018 among correct"))
+        out.append(f"**Robustness or accuracy?** FGSM accuracy over all inputs: default init "
+                   f"{row_mean(recs, 'Xavier', 'FGSM ε=0.018'):.3f}, {' / '.join(grown)} {fg('FGSM ε=0.018')} (mean gap "
+                   f"{gap_all:+.3f}); among the inputs each model classifies correctly: "
+                   f"{row_mean(recs, 'Xavier', 'FGSM ε=0.018 among correct'):.3f} against "
+                   f"{fg('FGSM ε=0.018 among correct')} (mean gap {gap_ok:+.3f})."
+                   + (" Most of the teacher-based rows' FGSM advantage is their clean accuracy (no dead classes), "
+                      "not a larger share of correct answers surviving the attack." if abs(gap_ok) < abs(gap_all) / 2
+                      else ""))
+    # 3. training length
+    longer = [r for r in rows if ch.row_epochs(cfg, {**ch.TABLE1_ROWS, **ch.MATCHED_ROWS, **ch.EXTRA_ROWS}[r], True) > K]
+    fg_down = [r for r in longer if row_mean(recs, r, "FGSM ε=0.018") < row_mean(recs, r, f"FGSM ε=0.018 (epoch {K})")]
+    pn_up = [r for r in longer if row_mean(recs, r, "param noise ε=0.09") > row_mean(recs, r, f"param noise ε=0.09 (epoch {K})")]
+    if longer:
+        fav = {True: "favoured", False: "penalised"}
+        both = len(fg_down) in (0, len(longer)) and len(pn_up) in (0, len(longer))
+        out.append(f"**Training length.** From epoch {K} to the end, FGSM accuracy falls in {len(fg_down)} of the "
+                   f"{len(longer)} rows trained longer and parameter-noise accuracy rises in {len(pn_up)} of them."
+                   + (f" A row stopped at epoch {K} (the paper's \"AD, all λ\" and \"Transfer\") is therefore "
+                      f"{fav[bool(fg_down)]} on FGSM and {fav[not pn_up]} on parameter noise against the others; the "
+                      f"gap table above separates the two effects." if both else
+                      " The direction is not the same for every row; see the gap table above."))
+    # 4. width
+    zero = [r["extra"]["untouched_new_units"] for r in recs if ch.short_name(r["setting"]) == "Zero pad"]
+    n2n = [r["extra"] for r in recs if ch.short_name(r["setting"]) == "Net2Net"]
+    if zero and n2n:
+        out.append(f"**Width.** Zero pad: every new unit still exactly zero after training in "
+                   f"{sum(min(z) == 1.0 for z in zero)} of {len(zero)} runs. Net2Net without noise: the fraction of "
+                   f"units with an exact twin is unchanged by training in "
+                   f"{sum(e['duplicate_units_start'] == e['duplicate_units_end'] for e in n2n)} of {len(n2n)} runs. "
+                   f"Both grown students therefore train as the teacher-sized network (accuracy "
+                   f"{row_mean(recs, 'Zero pad', 'accuracy'):.3f} and {row_mean(recs, 'Net2Net', 'accuracy'):.3f}).")
+    # 5. compute
+    if "Xavier, compute-matched" in rows:
+        out.append(f"**Compute.** {cfg.ad_epochs} more epoch{'s' if cfg.ad_epochs > 1 else ''} on $D_2$ move the default init from "
+                   f"{row_mean(recs, 'Xavier', 'accuracy'):.3f} to {row_mean(recs, 'Xavier, compute-matched', 'accuracy'):.3f} "
+                   f"accuracy; AD (λ4 = 0), which spent those epochs on $D_1$, ends at "
+                   f"{row_mean(recs, 'AD, λ4=0', 'accuracy'):.3f}.")
+    return out
+
+
+display(Markdown(f"*Faithful variant, profile `{cfg.profile}`, {n_faithful} seeds.*\n\n"
+                 + "\n".join(f"- {line}" for line in findings(faithful))))
 
 # %% [markdown]
 # ## What differed from the paper
 #
-# - **Setup.** We follow the authors' code: inputs in [0, 1] without normalisation, batch
-#   256, the teacher with 10 outputs trained on classes 0-4 through a *multiplicative*
+# - **Setup.** We follow the authors' final code: inputs in [0, 1] without normalisation,
+#   batch 256, the teacher with 10 outputs trained on classes 0-4 through a *multiplicative*
 #   logit mask (masked logits are 0, not $-\infty$), ReLU on the logits, no shuffling,
 #   "Xavier" = PyTorch's default `nn.Linear` init ($U[-1/\sqrt{n}, 1/\sqrt{n}]$), the
 #   transfer baseline = the teacher-sized network with a new head and its body frozen for
-#   the first epochs, and AD pre-training starting from the default init. FGSM inputs
-#   are not clipped; parameter noise is redrawn per test batch.
-# - **Block distance.** The paper writes $\lambda_2\lVert u - \mathrm{Pr}[w]\rVert_2^2$; the
-#   authors' code (which we follow) sums *unsquared* Frobenius norms per weight and bias.
-# - **λ.** No Optuna search: λ are the authors' values (best λ4=0 trial; for "all λ" both
-#   the importances their code used and the best trial). Hutchinson: one Rademacher probe
-#   of the Hessian of the clean D1 cross-entropy w.r.t. all student parameters (our
-#   reading of their code).
-# - **Seeds and data order.** Seeds 0..9 as theirs, but their exact random streams (unit
-#   maps, noise, heads) cannot be matched, so individual runs differ; with the logit ReLU
-#   the Xavier and transfer rows depend strongly on which logits die at initialisation,
-#   hence their large spread.
-# - **Budget.** The whole paper profile has to run on one shared CPU core, so the corrected
-#   variant and the extra best-trial-λ row run 3 seeds instead of 10, and the conv / LSTM /
-#   synthetic experiments (ours: the paper has no numbers for them) are small: a random
-#   3000-image CIFAR-10 training subset, the exact first 1000 CIFAR-10 test images, 5000
-#   Fashion-MNIST images read as sequences of rows, 6 epochs (15 for synthetic), 3 seeds. The CIFAR-10
-#   teachers are therefore weak, and these results say how growth behaves early in
+#   the first 3 epochs, AD pre-training from the default init, six rows 30 epochs and two
+#   rows 10 on $D_2$ (their committed histories), the teacher's learning rate decayed once,
+#   one norm over all blocks in the λ2 term, and a λ4 term that passes no gradient.
+#   FGSM inputs are not clipped; parameter noise is redrawn per test batch.
+# - **30 versus 10 epochs.** The paper's "AD, all λ" and "Transfer" rows were trained a
+#   third as long as the others. Which of the paper's robustness gaps between such rows come
+#   from that (from the gap table above):
+
+# %%
+display(Markdown("\n".join(
+    f"- {g.gap}, {g.metric}: paper {g.paper:+.3f}; ours {g[4]:+.3f} as run, {g[5]:+.3f} with both rows after "
+    f"epoch {K}: {g.reading}." for g in gaps.itertuples(index=False))))
+
+# %% [markdown]
+# - **λ.** No Optuna search: λ are the authors' values (the best λ4=0 trial; for "all λ" the
+#   importances their code used).
+# - **Seeds.** The paper averages 10 runs; this profile runs the seeds named in every table
+#   (the whole chapter shares one CPU core). Their exact random streams (unit maps, heads,
+#   data noise) cannot be matched, so individual runs differ; with the logit ReLU the rows
+#   depend on which logits die, hence the spread of the default-init, uniform-pad and AD rows.
+# - **The corrected variant** (no logit ReLU, shuffled batches, every row 30 epochs,
+#   differentiable Rademacher λ4, Net2Net with noise; `corrected_block_norm` chooses the
+#   block distance) runs `fc_corrected_seeds` seeds; where that is 0 it was not re-run for
+#   this profile.
+# - **Growth tasks** are ours (the paper has no numbers for them) and small: a random
+#   20,000-image CIFAR-10 training subset (teachers: its five classes, 12 epochs; students:
+#   4 epochs), the exact first 1000 CIFAR-10 test images (about 500 of them in the teachers'
+#   classes, so a teacher's accuracy is known to about ±0.02), 10,000 Fashion-MNIST images
+#   read as sequences of rows, few epochs, 3 seeds; they say how growth behaves early in
 #   training, not at convergence.
-# - The smoke profile trains on a small subset for one or two epochs: its numbers only
+# - The smoke profile trains on a small subset for one to three epochs: its numbers only
 #   check that the pipeline runs and are never the paper-scale result.
+
+# %% [markdown]
+# ## Does the claim hold here?
+#
+# Each line compares two settings over the same seeds (same teacher per seed, so the
+# comparison is paired) and says **holds** when the mean difference in the claimed
+# direction exceeds two standard errors of the per-seed differences, **does not hold** when
+# it is that far the other way, and **within noise** otherwise.
+
+# %%
+F, C = (lambda row: f"FC faithful: {row}"), (lambda row: f"FC corrected: {row}")
+claims = [
+    Claim("zero pad trains to a higher accuracy than the default init", F("Zero pad"), "accuracy", F("Xavier")),
+    Claim("uniform pad trains to a higher accuracy than the default init", F("Uniform pad"), "accuracy", F("Xavier")),
+    Claim("Net2Net trains to a higher accuracy than the default init", F("Net2Net"), "accuracy", F("Xavier")),
+    Claim("AD (λ4 = 0) is more robust to FGSM than the default init", F("AD, λ4=0"), "FGSM ε=0.018", F("Xavier")),
+    Claim("AD (all λ) is more robust to FGSM than the default init", F("AD, all λ (code's λ)"), "FGSM ε=0.018",
+          F("Xavier")),
+    Claim("AD (all λ) keeps more correct inputs under FGSM than the default init",
+          F("AD, all λ (code's λ)"), "FGSM ε=0.018 among correct", F("Xavier")),
+    Claim(f"AD (all λ) keeps more correct inputs under FGSM than the default init, both after "
+          f"{cfg.checkpoint_epoch} epochs", F("AD, all λ (code's λ)"), "FGSM ε=0.018 among correct", F("Xavier"),
+          baseline_metric=f"FGSM ε=0.018 among correct (epoch {K})"),
+    Claim("adding λ4 makes AD more robust to FGSM", F("AD, all λ (code's λ)"), "FGSM ε=0.018", F("AD, λ4=0")),
+    Claim(f"adding λ4 makes AD more robust to FGSM, both rows after {cfg.checkpoint_epoch} epochs",
+          F("AD, all λ (code's λ)"), "FGSM ε=0.018", F("AD, λ4=0"), baseline_metric=f"FGSM ε=0.018 (epoch {K})"),
+    Claim(f"AD (all λ) is more robust to FGSM than the default init, both after {cfg.checkpoint_epoch} epochs",
+          F("AD, all λ (code's λ)"), "FGSM ε=0.018", F("Xavier"), baseline_metric=f"FGSM ε=0.018 (epoch {K})"),
+    Claim("AD (λ4 = 0) beats the default init given the same extra epochs (accuracy)", F("AD, λ4=0"), "accuracy",
+          F("Xavier, compute-matched")),
+    Claim("AD (λ4 = 0) beats the default init given the same extra epochs (FGSM)", F("AD, λ4=0"), "FGSM ε=0.018",
+          F("Xavier, compute-matched")),
+]
+if corrected:
+    claims += [
+        Claim("corrected: zero pad trains to a higher accuracy than the default init", C("Zero pad"), "accuracy",
+              C("Xavier")),
+        Claim("corrected: AD (all λ) is more robust to FGSM than the default init", C("AD, all λ (code's λ)"),
+              "FGSM ε=0.018", C("Xavier")),
+        Claim("corrected: AD (all λ) keeps more correct inputs under FGSM than the default init",
+              C("AD, all λ (code's λ)"), "FGSM ε=0.018 among correct", C("Xavier")),
+    ]
+for name, recs in growth.items():
+    if recs:
+        claims += [Claim(f"{name}: {init} is ahead of the default init after one epoch", f"{name}: {init}",
+                         "accuracy after epoch 1", f"{name}: default init") for init in ("Net2Net", "uniform pad")]
+verdicts = verdict_table(store.records(ch.CHAPTER), claims, cfg.profile)
+display(Markdown(verdict_markdown(verdicts, cfg.profile)))

@@ -147,3 +147,37 @@ def test_bad_method_names_parameter():
     teacher, student, _ = _pair("mlp")
     with pytest.raises(ValueError, match="method"):
         grow(teacher, student, "xavier")
+
+
+def _replica_pairs(teacher: MLP, student: MLP) -> tuple[list[tuple[int, int]], nn.Linear]:
+    """(replica, source) unit pairs of the first hidden layer, found from the weights."""
+    w = torch.cat([student.layers[0].weight, student.layers[0].bias[:, None]], 1).detach()
+    n_t = teacher.sizes[1]
+    return [(j, next(i for i in range(n_t) if torch.equal(w[j], w[i]))) for j in range(n_t, len(w))], w
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.1])
+def test_net2net_replicas_stay_identical_under_training_unless_noised(noise):
+    """Without noise a replica and its source unit have the same activation and equal
+    outgoing weights, so they receive the same gradient and the same Adam update at every
+    step: the grown net keeps computing as the teacher-sized one. Noise separates them."""
+    torch.manual_seed(0)
+    teacher = _trained_like(MLP([6, 4, 3]))
+    student = grow(teacher, MLP([6, 9, 3]), "net2net", seed=1, noise=noise)
+    pairs = None if noise else _replica_pairs(teacher, student)[0]
+    opt = torch.optim.Adam(student.parameters(), lr=1e-2)
+    for _ in range(50):
+        x, y = torch.randn(32, 6), torch.randint(0, 3, (32,))
+        opt.zero_grad()
+        nn.functional.cross_entropy(student(x), y).backward()
+        opt.step()
+    w = torch.cat([student.layers[0].weight, student.layers[0].bias[:, None]], 1).detach()
+    out = student.layers[1].weight.detach()
+    if noise == 0:
+        assert len(pairs) == 5
+        for j, i in pairs:
+            torch.testing.assert_close(w[j], w[i], rtol=0, atol=1e-6)        # incoming weights and bias
+            torch.testing.assert_close(out[:, j], out[:, i], rtol=0, atol=1e-6)   # outgoing weights
+    else:
+        dist = torch.cdist(w, w) + torch.eye(len(w)) * 1e9
+        assert dist.min() > 1e-3                                          # no two units coincide

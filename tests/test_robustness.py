@@ -51,3 +51,25 @@ def test_param_noise_zero_is_clean_accuracy_and_leaves_model_unchanged():
     assert acc[1] < 0.7
     for k, v in model.state_dict().items():
         assert torch.equal(v, state[k])
+
+
+def test_fgsm_report_kept_is_accuracy_among_clean_correct_inputs():
+    from kdcore.robustness import fgsm_report
+
+    # class 1 iff x > 0. Clean: x = 0.05 is wrong-labelled (y = 0), the other three are right.
+    model = _linear(torch.tensor([[0.0], [1.0]]), torch.zeros(2))
+    split = Split(torch.tensor([[-0.3], [-0.1], [0.05], [0.2]]), torch.tensor([0, 0, 0, 1]))
+    rep = fgsm_report(model, split, [0.0, 0.15])
+    # at 0.15 the attack moves every point against its label: -0.3 -> -0.15 (kept), -0.1 -> 0.05
+    # (flipped), 0.2 -> 0.05 (kept), and the wrong 0.05 -> 0.2 (still wrong)
+    assert rep["accuracy"] == [0.75, 0.5]
+    assert rep["kept"] == pytest.approx([1.0, 2 / 3])
+
+
+def test_never_predicted_and_weight_norm():
+    from kdcore.robustness import never_predicted, weight_norm
+
+    model = _linear(torch.tensor([[0.0], [1.0], [-5.0]]), torch.zeros(3))   # for x > 0 class 1 wins
+    split = Split(torch.tensor([[0.5], [1.0], [2.0]]), torch.tensor([0, 1, 1]))
+    assert never_predicted(model, split, 3) == 2                              # only class 1 is ever the argmax
+    assert weight_norm(model) == pytest.approx(26 ** 0.5)

@@ -93,3 +93,22 @@ def test_cache_features_stores_named_teacher_features_aligned_with_rows():
         feats = teacher.features(split.inputs())
     assert torch.allclose(cached.extras["teacher/fc1"], feats["fc1"], atol=1e-6)
     assert cached.extras["teacher/logits"].shape == (40, 4)
+
+
+def test_schedule_once_decays_a_single_time():
+    """"once" = MultiStepLR([step_size]): one ×gamma after step_size epochs (the
+    anti-distillation authors' teacher), unlike "step", which decays every step_size epochs."""
+    from kdcore.train import _scheduler
+
+    lrs = {}
+    for schedule in ("once", "step"):
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+        sched = _scheduler(opt, TrainConfig(schedule=schedule, step_size=2, gamma=0.1))
+        seen = []
+        for _ in range(6):
+            seen.append(round(opt.param_groups[0]["lr"], 6))
+            opt.step()
+            sched.step()
+        lrs[schedule] = seen
+    assert lrs["once"] == [1.0, 1.0, 0.1, 0.1, 0.1, 0.1]
+    assert lrs["step"] == [1.0, 1.0, 0.1, 0.1, 0.01, 0.01]

@@ -5,14 +5,23 @@
 Before training on the harder task D2, the student is optimised on the teacher's task D1
 (its class mask) for
 
-    L_AD = λ1 CE(f_s(x), y) + λ2 Σ_l ||u_l[:teacher block] - w*_l|| + λ3 CE(f_s(x + ξ), y)
-           + λ4 |tr H| / 10^4,        ξ ~ U[-ε/2, ε/2]^d, ε = 0.1,
+    L_AD = λ1 CE(f_s(x), y) + λ2 ||u[:teacher block] - w*|| + λ3 CE(f_s(x + ξ), y)
+           + λ4 |v^T H v| / 10^4,        ξ ~ U[-ε/2, ε/2]^d, ε = 0.1,
 
-with unsquared Frobenius norms per parameter tensor, ``tr H`` the Hutchinson estimate
-(one Rademacher probe) of the trace of the Hessian of the clean CE w.r.t. all student
-parameters, and, as in the authors' code, the class mask applied by *multiplying* the
-logits by ``m ∈ {0,1}^C`` (masked logits are 0, not -inf) and dropping rows whose label
-is masked.
+with ``H`` the Hessian of the clean CE w.r.t. all student parameters and the class mask
+applied, as in the authors' code, by *multiplying* the logits by ``m ∈ {0,1}^C`` (masked
+logits are 0, not -inf) and dropping rows whose label is masked.
+
+Two readings of the λ2 and λ4 terms (the authors' final code, ``src/fminst/antidistil.py``
+of intsystems/2022-Project-97, is the faithful one):
+
+- block distance: ``"concatenated"`` = one unsquared norm of all blocks' differences
+  concatenated (their ``L2`` since commit 22511eb), ``"per_tensor"`` = the sum of one
+  unsquared Frobenius norm per weight and bias;
+- Hessian term: ``"uniform_detached"`` = their ``L4``: probe ``v ~ U[0, 1)^P`` and a
+  Hessian-vector product without ``create_graph``, so the term is a *constant* for the
+  optimiser (its value is logged, no gradient flows); ``"rademacher"`` = the Hutchinson
+  trace estimate with a Rademacher probe, differentiable (third-order terms flow).
 """
 
 from __future__ import annotations
@@ -23,10 +32,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import check_each, check_range
+from ..config import check_choice, check_each, check_range
 from ..obd.hessian import hutchinson_trace
 
-__all__ = ["masked_logits", "block_distance", "MaskedCrossEntropy", "AntiDistillation"]
+__all__ = ["masked_logits", "block_distance", "detached_uniform_probe_term", "MaskedCrossEntropy",
+           "AntiDistillation", "BLOCK_NORMS", "HESSIAN_PROBES"]
 
 
 def masked_logits(logits: Tensor, y: Tensor, classes: Sequence[int] | None) -> tuple[Tensor, Tensor, Tensor]:
@@ -43,23 +53,41 @@ def masked_logits(logits: Tensor, y: Tensor, classes: Sequence[int] | None) -> t
     return (logits * mask)[rows], y[rows], rows
 
 
-def block_distance(student: nn.Module, teacher: nn.Module) -> Tensor:
-    """``Σ_p ||s_p[:shape of t_p] - t_p||_F`` over the teacher's named parameters.
+BLOCK_NORMS = ("concatenated", "per_tensor")
+HESSIAN_PROBES = ("uniform_detached", "rademacher")
 
-    Each student parameter is sliced to the top-left block of the teacher's shape (the
-    zero / uniform pad layout; the teacher is a constant). Scalar tensor.
+
+def block_distance(student: nn.Module, teacher: nn.Module, norm: str = "concatenated") -> Tensor:
+    """Distance of the student's teacher-shaped blocks from the teacher's parameters.
+
+    Each student parameter ``s_p`` is sliced to the top-left block of the teacher's shape
+    (the zero / uniform pad layout; the teacher ``t_p`` is a constant), ``d_p = s_p[block] - t_p``.
+    ``norm="concatenated"``: ``||concat_p d_p||_2`` (one norm); ``"per_tensor"``:
+    ``Σ_p ||d_p||_F``. Scalar tensor.
     """
+    check_choice("norm", norm, BLOCK_NORMS)
     tp = dict(teacher.named_parameters())
-    total = None
-    for name, s in student.named_parameters():
-        if name not in tp:
-            continue
-        t = tp[name].detach()
-        d = torch.linalg.vector_norm(s[tuple(slice(0, n) for n in t.shape)] - t)
-        total = d if total is None else total + d
-    if total is None:
+    diffs = [(s[tuple(slice(0, n) for n in tp[name].shape)] - tp[name].detach()).reshape(-1)
+             for name, s in student.named_parameters() if name in tp]
+    if not diffs:
         raise ValueError("student and teacher share no parameter names")
-    return total
+    if norm == "concatenated":
+        return torch.linalg.vector_norm(torch.cat(diffs))
+    return torch.stack([torch.linalg.vector_norm(d) for d in diffs]).sum()
+
+
+def detached_uniform_probe_term(loss: Tensor, params: list[Tensor]) -> Tensor:
+    """The authors' ``L4`` value: ``v^T H v`` with one probe ``v ~ U[0, 1)^P``, detached.
+
+    ``H`` is the Hessian of ``loss`` w.r.t. ``params``. Their Hessian-vector product is
+    taken without ``create_graph``, so the value carries no gradient: adding ``λ4 |value|``
+    to the loss changes what is logged, not the update. A uniform probe has mean 1/2, so
+    the value estimates ``tr(H)/3 + 1^T H 1 / 4``, not the trace.
+    """
+    grads = torch.autograd.grad(loss, params, create_graph=True)
+    vs = [torch.rand(p.shape, device=p.device, dtype=p.dtype) for p in params]
+    hv = torch.autograd.grad(grads, params, grad_outputs=vs, retain_graph=True)
+    return sum((v * h).sum() for v, h in zip(vs, hv)).detach()
 
 
 class MaskedCrossEntropy:
@@ -87,11 +115,18 @@ class AntiDistillation:
         classes: the D1 classes (the mask); ``None`` for all.
         noise_eps: width ``ε`` of the uniform input noise (the authors: 0.1, i.e. ±0.05).
         hessian_scale: divisor of ``|tr H|`` (the authors: 10^4).
-        n_probes: Hutchinson probes (the authors: 1).
+        n_probes: Hutchinson probes of the ``"rademacher"`` term (the authors: 1).
+        block_norm: ``"concatenated"`` (the authors' final code) or ``"per_tensor"``.
+        hessian: ``"uniform_detached"`` (the authors' code: no gradient) or ``"rademacher"``
+            (differentiable Hutchinson trace).
     """
 
     def __init__(self, teacher: nn.Module, lambdas: Sequence[float], classes: Sequence[int] | None = None,
-                 noise_eps: float = 0.1, hessian_scale: float = 1e4, n_probes: int = 1) -> None:
+                 noise_eps: float = 0.1, hessian_scale: float = 1e4, n_probes: int = 1,
+                 block_norm: str = "concatenated", hessian: str = "rademacher") -> None:
+        check_choice("block_norm", block_norm, BLOCK_NORMS)
+        check_choice("hessian", hessian, HESSIAN_PROBES)
+        self.block_norm, self.hessian = block_norm, hessian
         check_each("lambdas", list(lambdas), check_range, 0)
         if len(lambdas) != 4:
             raise ValueError(f"parameter 'lambdas' must have 4 entries, got {list(lambdas)}")
@@ -112,13 +147,16 @@ class AntiDistillation:
         ce = F.cross_entropy(logits, yy)
         out["ce"] = l1 * ce
         if l2 > 0:
-            out["block"] = l2 * block_distance(model, self.teacher)
+            out["block"] = l2 * block_distance(model, self.teacher, self.block_norm)
         if l3 > 0:
             xi = (torch.rand(x.shape, device=x.device) - 0.5) * self.noise_eps
             noisy, yn, _ = masked_logits(model(x + xi), y, self.classes)
             out["noisy_ce"] = l3 * F.cross_entropy(noisy, yn)
         if l4 > 0:
             params = [p for p in model.parameters() if p.requires_grad]
-            tr = hutchinson_trace(ce, params, self.n_probes, create_graph=True)
+            if self.hessian == "uniform_detached":
+                tr = detached_uniform_probe_term(ce, params)
+            else:
+                tr = hutchinson_trace(ce, params, self.n_probes, create_graph=True)
             out["hessian"] = l4 * tr.abs() / self.hessian_scale
         return out

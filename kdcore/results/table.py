@@ -53,7 +53,8 @@ def metric_digits(metric: str, value: float = float("nan")) -> int:
     name = metric.lower()
     if name in METRIC_DIGITS:
         return METRIC_DIGITS[name]
-    for word, d in (("accuracy", 3), ("mse", 0), ("error", 0), ("epoch", 0), ("count", 0), ("integral", 2)):
+    for word, d in (("accuracy", 3), ("fgsm", 3), ("noise", 3), ("mse", 0), ("error", 0), ("epoch", 0),
+                    ("count", 0), ("never predicted", 1), ("norm", 1), ("seconds", 0), ("integral", 2)):
         if word in name:
             return d
     return 1 if value == value and abs(value) >= 10 else 3
