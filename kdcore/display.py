@@ -94,3 +94,12 @@ def mean_std(values, metric: str = "accuracy") -> str:
     if s.empty:
         return "—"
     return format_metric(s.mean(), s.std() if len(s) > 1 else None, metric)
+
+
+def profile_notice(profile: str) -> None:
+    """Say at the top of a chapter when it was executed with a reduced profile, so a page
+    built from a smoke execution is never read as the paper-scale result."""
+    if profile != "paper":
+        show_markdown(f"> **This page was executed with the `{profile}` profile.** Its numbers only show that the "
+                      f"code runs; the paper profile (`notebooks/params/<name>.yaml`, `make reproduce`) has not "
+                      f"produced this chapter's records yet.")
