@@ -181,16 +181,16 @@ class ConfigBase:
         cfg.preflight()
         return cfg
 
-    def datasets(self) -> tuple[str, ...]:
+    def required_data(self) -> tuple[str, ...]:
         """The datasets (names of :data:`kdcore.data_files.SOURCES`) this config's runs read."""
         return ()
 
     def preflight(self) -> None:
-        """Check every file of :meth:`datasets` up front (sha256, extracted files included),
+        """Check every file of :meth:`required_data` up front (sha256, extracted files included),
         so a missing or corrupt file stops the notebook before its first run."""
         from .data import require   # the data layer imports this module
 
-        require(*self.datasets())
+        require(*self.required_data())
 
     def asdict(self) -> dict[str, Any]:
         import dataclasses

@@ -46,7 +46,6 @@ def show_source(obj) -> None:
 
 def show_table(df: pd.DataFrame, caption: str = "", digits: int = 4) -> None:
     """Display a DataFrame as a compact table with a caption (used for final tables)."""
-
     styler = stable_styler(df, caption).format(precision=digits, na_rep="—").hide(axis="index")
     if caption:
         styler = styler.set_caption(caption)
@@ -55,7 +54,6 @@ def show_table(df: pd.DataFrame, caption: str = "", digits: int = 4) -> None:
 
 def show_comparison(df: pd.DataFrame, caption: str = "") -> None:
     """Display a :func:`kdcore.results.comparison_table` (one chapter) for readers."""
-
     from .results import readable_table
 
     table = readable_table(df, chapter_column=False)
@@ -67,11 +65,10 @@ def show_comparison(df: pd.DataFrame, caption: str = "") -> None:
 
 def mean_std_table(df: pd.DataFrame, by: str, columns: list[str], caption: str = "") -> None:
     """Display ``columns`` of ``df`` grouped by ``by`` as "mean ± std" strings with the run
-    count: the one number format of every chapter (see :func:`kdcore.results.format_mean_std`)."""
+    count: the one number format of every chapter (see :func:`kdcore.results.format_metric`)."""
+    from .results import format_metric
 
-    from .results import format_mean_std
-
-    rows = {key: {**{col: format_mean_std(g[col].mean(), g[col].std(ddof=1) if len(g) > 1 else None)
+    rows = {key: {**{col: format_metric(g[col].mean(), g[col].std(ddof=1) if len(g) > 1 else None, col)
                      for col in columns}, "runs": len(g)}
             for key, g in df.groupby(by, sort=False)}
     table = pd.DataFrame.from_dict(rows, orient="index")
@@ -87,25 +84,22 @@ def show_markdown(text: str) -> None:
     display(Markdown(text))
 
 
-# Decimal places per kind of metric: accuracies to 0.1 %, counts and norms to 0.1, errors whole.
-_DIGITS = (("accuracy", 3), ("fgsm", 3), ("noise", 3), ("never predicted", 1), ("epochs", 1), ("norm", 1),
-           ("errors", 0), ("mse", 4), ("seconds", 0))
-
-
-def metric_digits(metric: str) -> int:
-    """Decimal places for ``metric``: 3 for accuracies and other [0, 1] rates, fewer for
-    counts, norms and errors, 4 for MSE (one rule for every table of the book)."""
-    name = metric.lower()
-    return next((d for key, d in _DIGITS if key in name), 3)
-
-
 def mean_std(values, metric: str = "accuracy") -> str:
     """``"mean ± std"`` of ``values`` (sample std) in the book's one number format
-    (:func:`kdcore.results.format_mean_std`) with :func:`metric_digits` places; one value
+    (:func:`kdcore.results.format_metric`, decimals by metric); one value
     gives the mean alone, no value ``"—"``."""
-    from .results import format_mean_std
+    from .results import format_metric
 
     s = pd.Series(list(values), dtype=float).dropna()
     if s.empty:
         return "—"
-    return format_mean_std(s.mean(), s.std() if len(s) > 1 else None, metric_digits(metric))
+    return format_metric(s.mean(), s.std() if len(s) > 1 else None, metric)
+
+
+def profile_notice(profile: str) -> None:
+    """Say at the top of a chapter when it was executed with a reduced profile, so a page
+    built from a smoke execution is never read as the paper-scale result."""
+    if profile != "paper":
+        show_markdown(f"> **This page was executed with the `{profile}` profile.** Its numbers only show that the "
+                      f"code runs; the paper profile (`notebooks/params/<name>.yaml`, `make reproduce`) has not "
+                      f"produced this chapter's records yet.")

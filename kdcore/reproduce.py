@@ -172,6 +172,8 @@ def execute(name: str, profile: str = "paper", out_dir: Path | None = None, root
             print(f"[reproduce] {name}: {len(missing)} of its run records are missing "
                   f"(e.g. {missing[0]}): re-executing", flush=True)
         nb = jupytext.read(root / "notebooks" / f"{name}.py")
+        for i, cell in enumerate(nb.cells):   # fixed cell ids (jupytext draws random ones): byte-stable output
+            cell["id"] = f"cell-{i:03d}"
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         tag = f"{name}.{os.getpid()}"              # per process: never shared with another run
         src, tmp = out_dir / f".{tag}.src.ipynb", out_dir / f".{tag}.tmp.ipynb"

@@ -107,7 +107,7 @@ from IPython.display import Markdown, display
 
 from kdcore.chapters import anti_distillation as ch
 from kdcore.chapters.anti_distillation import experiments as gx
-from kdcore.display import mean_std, metric_digits, relative_path, show_source, show_table
+from kdcore.display import mean_std, relative_path, show_source, show_table
 from kdcore.growth import grow, grow_weight
 from kdcore.losses.anti_distillation import AntiDistillation, block_distance, detached_uniform_probe_term
 from kdcore.models import MLP, ConvTiny, ConvVeryTiny, LSTMClassifier, parameter_count

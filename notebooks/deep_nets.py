@@ -92,7 +92,7 @@ import seaborn as sns
 
 from kdcore.chapters import deep_nets as ch
 from kdcore.chapters.deep_nets import report
-from kdcore.display import relative_path, show_comparison, show_markdown, show_source, show_table
+from kdcore.display import profile_notice, relative_path, show_comparison, show_markdown, show_source, show_table
 from kdcore.losses import CrossLayerVID, vid_nll
 from kdcore.models import ConvTiny, ConvVeryTiny, parameter_count, resnet10, resnet18
 from kdcore.results import RunStore, comparison_table
@@ -103,6 +103,7 @@ store = RunStore(profile=cfg.profile)   # a smoke run keeps its records in a scr
 lab = ch.Lab(cfg, store)
 sns.set_theme(style="whitegrid", context="notebook")
 print(f"profile: {cfg.profile}; results in {relative_path(store.root)}")
+profile_notice(cfg.profile)
 
 # %% [markdown]
 # ## The method

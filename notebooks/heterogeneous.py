@@ -85,7 +85,7 @@ import seaborn as sns
 
 from kdcore.chapters import heterogeneous as ch
 from kdcore.chapters.heterogeneous import report
-from kdcore.display import show_comparison, show_source, show_table
+from kdcore.display import profile_notice, relative_path, show_comparison, show_source, show_table
 from kdcore.hyper import HyperStep, hypergradient
 from kdcore.losses import meta_kd_loss
 from kdcore.results import RunStore, comparison_table
@@ -94,7 +94,8 @@ from kdcore.verdicts import verdict_markdown, verdict_table
 cfg = ch.HeterogeneousConfig.from_namespace(globals())   # validates every parameter first
 store = RunStore(profile=cfg.profile)   # smoke runs write to a scratch folder, paper runs to results/
 sns.set_theme(style="whitegrid", context="notebook")
-print(f"profile: {cfg.profile}; results in {store.root}")
+print(f"profile: {cfg.profile}; results in {relative_path(store.root)}")
+profile_notice(cfg.profile)
 
 # %% [markdown]
 # ## The bi-level problem and the one-step hypergradient

@@ -47,6 +47,7 @@ if importlib.util.find_spec("kdcore") is None:
 # Smoke profile: runs in seconds. The paper profile is notebooks/params/multidomain.yaml.
 profile = "smoke"
 seeds = [0, 1]
+teacher_seeds = 1
 split_seed = 1234
 n_small = 1000
 teacher_rows = 3000
@@ -55,6 +56,8 @@ test_rows = 2000
 teacher_epochs = 1
 teacher_batch = 64
 teacher_lr = 1e-3
+long_teacher_epochs = 2
+long_teacher_step = 1
 student_epochs = 3
 student_batch = 100
 student_lr = 1e-3
@@ -74,7 +77,8 @@ continued = True
 bike_rows = 10000
 bike_sizes = [8700, 300, 1000]
 bike_teacher_epochs = 2
-bike_student_epochs = 10
+bike_student_epochs = 20
+bike_val_rows = 1000
 bike_student_batch = 100
 bike_teacher_lr = 1e-3
 bike_student_lr = 1e-2
@@ -84,20 +88,30 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 import torch
+from IPython.display import Markdown, display
 
 from kdcore.chapters import multidomain as ch
+from kdcore.chapters.multidomain.data import BIKE_READINGS, BIKE_SUFFIX, label_histogram, load_bike_splits
+from kdcore.chapters.multidomain.report import (LABELS, by_seed, curves, gains, gallery_from_record,
+                                                paper_vs_ours, summary, summary_table, teacher_table)
 from kdcore.display import show_source, show_table
 from kdcore.losses.multidomain import multidomain_ce
 from kdcore.mappings import DilatedConv
 from kdcore.models import MLP, weight_count
-from kdcore.chapters.multidomain.data import BIKE_READINGS, label_histogram, load_bike_splits
-from kdcore.chapters.multidomain.report import accuracy_gains, curves, paper_vs_ours, phi_gallery, summary
-from kdcore.results import RunStore, comparison_table
+from kdcore.results import RunStore, format_metric
+from kdcore.verdicts import verdict_markdown, verdict_table
 
 torch.set_num_threads(1)
+sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)
 cfg = ch.MultidomainConfig.from_namespace(globals())   # validates every parameter first
 store = RunStore(profile=cfg.profile)   # a smoke run keeps its records in a scratch folder
 lab = ch.Lab(cfg, store)
+P = f"profile: {cfg.profile}"
+
+
+def points(x: float) -> str:
+    """A difference of accuracies in percentage points, e.g. "0.8 points"."""
+    return f"{abs(100 * x):.1f} points"
 
 # %% [markdown]
 # ## The loss
@@ -110,7 +124,8 @@ lab = ch.Lab(cfg, store)
 # \mathcal L_{\rm reg} = \lambda\|y-g\|^2 + (1-\lambda)\|g - f\circ\varphi\|^2 .$$
 #
 # The thesis code minimised $\mathrm{CE} + \text{soft-CE}$ at $T=1$, i.e. $\lambda = 0.5$
-# scaled by 2 (`lam = 0.5`, `loss_scale = 2`); that is our main setting.
+# scaled by 2 (`lam = 0.5`, `loss_scale = 2`), with no $T^2$ factor on the soft term;
+# that is our main setting (`t_squared` adds the factor, see the T sweep).
 
 # %%
 show_source(multidomain_ce)
@@ -124,7 +139,8 @@ print("FMNIST Big / Small:", len(lab.data.fmnist_big), len(lab.data.fmnist_small
 print("FMNIST-Small labels per class:", label_histogram(lab.data.fmnist_small).tolist())
 print("dilation φ: 784 ->", DilatedConv()(torch.zeros(1, 784)).shape[1], "inputs")
 print("Bike Sharing Big / Small / test:", [len(s) for s in load_bike_splits("leak-free")])
-print("Bike features (leak-free reading):", list(BIKE_READINGS["leak-free"]))
+for reading, cols in BIKE_READINGS.items():
+    print(f"Bike features, {reading} ({len(cols)}):", list(cols))
 
 # %% [markdown]
 # ## The maps φ
@@ -132,33 +148,63 @@ print("Bike features (leak-free reading):", list(BIKE_READINGS["leak-free"]))
 # The VAE (shared encoder 784-200-64, one Bernoulli decoder per domain) is trained on pairs
 # of a Fashion-MNIST image and a random MNIST image *of the same label*
 # {cite}`kingma2014vae`; its MNIST decoder then turns a T-shirt (label 0) into a "0".
+# The images below are stored in the VAE's run record, so this figure needs no model.
 
 # %%
-vae_rec, vae = lab.vae()
-images = lab.data.fmnist_small.inputs()[:6]
-gallery = phi_gallery(images, vae, cfg.noise_std)
-fig, axes = plt.subplots(len(gallery), 6, figsize=(7, 6.4))
+vae_rec = lab.vae().record
+gallery = gallery_from_record(vae_rec)   # the record stores it by name; show the maps in this order
+order = ("x ", "noise", "dilation", "VAE φ", "VAE →")
+gallery = {k: gallery[k] for o in order for k in gallery if k.startswith(o)}
+fig, axes = plt.subplots(len(gallery), 6, figsize=(6.5, 6.2))
 for r, (name, imgs) in enumerate(gallery.items()):
     for c in range(6):
-        axes[r, c].imshow(imgs[c].numpy(), cmap="gray", vmin=0, vmax=max(1.0, float(imgs.max())))
+        axes[r, c].imshow(imgs[c], cmap="gray", vmin=0, vmax=255)
         axes[r, c].set_xticks([]), axes[r, c].set_yticks([])
     axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
-fig.suptitle(f"What each φ does to six FMNIST-Small images (profile: {cfg.profile})", fontsize=10)
+fig.suptitle(f"What each φ does to six FMNIST-Small images ({P})", fontsize=10)
 plt.tight_layout()
-print("VAE −ELBO per epoch (nats per pair):", [round(v, 1) for v in vae_rec["history"]["train_loss"]])
+plt.show()
+elbo = vae_rec["history"]["train_loss"]
+print(f"VAE −ELBO (nats per pair): {elbo[0]:.1f} after epoch 1, {elbo[-1]:.1f} after epoch {len(elbo)}")
+
+# %% [markdown]
+# Rows 2-3 keep the garment recognisable; the VAE row replaces it by a digit of the same
+# label drawn from the MNIST decoder, so the MNIST teacher can answer, but only as well as
+# the translation carries the class (next section).
 
 # %% [markdown]
 # ## Teachers
 #
-# Each teacher [784,256,128,64,64,10] is trained once (Adam 1e-3, batch 64) on its
-# source domain, with the map applied: the noise and dilation teachers see $\varphi$(FMNIST-Big),
-# the MNIST teacher MNIST-Big, the GeneratedMNIST teacher VAE translations of FMNIST-Small.
+# Each teacher [784,256,128,64,64,10] is trained (Adam 1e-3, batch 64, 10 epochs as in the
+# thesis) on its source domain with the map applied: the noise and dilation teachers see
+# $\varphi$(FMNIST-Big), the MNIST teacher MNIST-Big, the GeneratedMNIST teacher VAE
+# translations of FMNIST-Small. The "trained longer" full-FMNIST teacher is ours (below).
+# Each teacher is trained with `teacher_seeds` seeds; student seed *i* learns from
+# teacher *i* mod `teacher_seeds`, so the students' spread includes the teachers'.
+# What matters to a student is the last column: the teacher's accuracy *through the map
+# it is seen by*, on the student's own test set (Fashion-MNIST test).
 
 # %%
-teachers = [lab.teacher(name)[0] for name in
-            ("FMNIST-train", "FMNIST-Big", "FMNIST-Big, noise φ", "FMNIST-Big, dilation φ", "MNIST-Big", "GeneratedMNIST")]
-show_table(summary(teachers)[["setting", "accuracy_mean", "ce_mean"]],
-           caption=f"Teachers: accuracy and CE on their own domain's test part (profile: {cfg.profile})")
+own, via = ch.run_teachers(lab)
+show_table(teacher_table(own, via, ch.SETTINGS, ch.TEACHER_VIA_PHI),
+           caption=f"Teachers on their own test set and through φ on FMNIST test, mean ± std over "
+                   f"{cfg.teacher_seeds} teacher seed(s) ({P})")
+
+# %%
+def acc(records, setting, metric="accuracy"):
+    vals = [r["metrics"][metric] for r in records if r["setting"] == setting]
+    return sum(vals) / len(vals)
+
+mnist_own, mnist_vae = acc(own, "teacher: MNIST-Big"), acc(via, ch.TEACHER_VIA_PHI + "MNIST teacher + VAE φ")
+fm_big = acc(via, ch.TEACHER_VIA_PHI + "Small, teacher on FMNIST-Big")
+full_t, full_long = acc(own, "teacher: FMNIST-train"), acc(own, "teacher: FMNIST-train, trained longer")
+display(Markdown(
+    f"The MNIST teacher is right on {mnist_own:.1%} of MNIST test digits, but through the VAE φ it "
+    f"labels only {mnist_vae:.1%} of Fashion-MNIST test images correctly, against {fm_big:.1%} for the "
+    f"FMNIST-Big teacher: the translation loses the class of many garments, so its soft labels carry "
+    f"errors into the student. The thesis' full-FMNIST teacher (10 epochs) reaches {full_t:.1%}; "
+    f"trained {cfg.long_teacher_epochs} epochs with the learning rate ×0.1 after epoch "
+    f"{cfg.long_teacher_step}, {full_long:.1%} ({P})."))
 
 # %% [markdown]
 # ## The thesis table: students on Fashion-MNIST
@@ -166,121 +212,227 @@ show_table(summary(teachers)[["setting", "accuracy_mean", "ce_mean"]],
 # One freshly initialised student [784,64,10] per seed, 20 epochs, Adam, batch 100; test
 # on the Fashion-MNIST test set. The thesis code did *not* re-initialise its student
 # between its 5 "attempts", so its later attempts continued training one network; we run
-# that variant too, labelled "thesis code: no re-init".
+# that variant too (with the first teacher), labelled "thesis code: no re-init".
 
 # %%
 cls = ch.run_classification(lab)
 main = [r for r in cls if ch.CONTINUED not in r["setting"]]
-show_table(summary(main), caption=f"Students, mean and std over {len(cfg.seeds)} seeds (profile: {cfg.profile})")
+show_table(summary_table(main),
+           caption=f"Students, mean ± std over {len(cfg.seeds)} seeds, teachers from {cfg.teacher_seeds} seed(s) ({P})")
 
 # %%
 small_settings = [k for k in ch.SETTINGS if k.startswith(("Small", "MNIST", "Generated")) and k != "Small, no teacher"]
-show_table(accuracy_gains(cls, "Small, no teacher", small_settings, ch.CONTINUED), digits=2,
-           caption=f"Accuracy gain over 'Small, no teacher', in points (profile: {cfg.profile})")
+show_table(gains(cls, "Small, no teacher", small_settings, ch.CONTINUED),
+           caption=f"Accuracy gain over 'Small, no teacher', percentage points ({P})")
+
+# %%
+def gain_words(setting, base="Small, no teacher"):
+    a, b = by_seed(main, setting, "accuracy"), by_seed(main, base, "accuracy")
+    d = [a[s] - b[s] for s in sorted(set(a) & set(b))]
+    mean = sum(d) / len(d)
+    verb = "helps" if mean > 0 else "hurts"
+    n_dir = sum((x > 0) if mean > 0 else (x < 0) for x in d)
+    return f"{verb} by {points(mean)} ({n_dir} of {len(d)} seeds)"
+
+display(Markdown(
+    f"Against the student alone, the FMNIST-Big teacher {gain_words('Small, teacher on FMNIST-Big')}, "
+    f"the noise-φ teacher {gain_words('Small, noise φ')}, the dilation-φ teacher "
+    f"{gain_words('Small, dilation φ')}, the GeneratedMNIST teacher {gain_words('GeneratedMNIST teacher')}, "
+    f"and the MNIST teacher through the VAE φ {gain_words('MNIST teacher + VAE φ')}"
+    + (f": through the VAE φ the MNIST teacher is right on only {mnist_vae:.1%} of the student's test "
+       f"images, fewer than the {acc(main, 'Small, no teacher'):.1%} the student reaches alone, so its soft "
+       f"labels pull the student towards wrong answers. "
+       if acc(main, "MNIST teacher + VAE φ") < acc(main, "Small, no teacher") else ". ")
+    + f"Without φ "
+    f"the MNIST teacher {gain_words('MNIST teacher, no φ')}. On the full training set the thesis' teacher "
+    f"{gain_words('full FMNIST, teacher', 'full FMNIST, no teacher')}, the longer-trained one "
+    f"{gain_words('full FMNIST, teacher trained longer', 'full FMNIST, no teacher')} ({P})."))
 
 # %%
 cv = curves(main)
+fig, axes = plt.subplots(2, 1, figsize=(7, 7.5))
 small = cv[~cv.setting.str.startswith("full")]
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
 sns.lineplot(small, x="epoch", y="test_loss", hue="setting", errorbar="sd", ax=axes[0])
-axes[0].set(title=f"test CE per epoch, students on FMNIST-Small (profile: {cfg.profile})", ylabel="test cross-entropy")
-axes[0].legend(fontsize=7)
+axes[0].set(title=f"Students on FMNIST-Small ({P})", ylabel="test cross-entropy")
+axes[0].legend(fontsize=7, ncol=2)
 sns.lineplot(cv[cv.setting.str.startswith("full")], x="epoch", y="test_loss", hue="setting", errorbar="sd", ax=axes[1])
-axes[1].set(title=f"test CE per epoch, full FMNIST (profile: {cfg.profile})", ylabel="test cross-entropy")
+axes[1].set(title=f"Students on the full FMNIST training set ({P})", ylabel="test cross-entropy")
+axes[1].legend(fontsize=7)
 plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Upper panel: all curves fall fastest in the first epochs. The "MNIST teacher, no φ"
+# curve sits far above the rest (a digit classifier's answers on garments are noise), the
+# VAE-φ curve a little above the student alone, the Fashion-MNIST teachers' a little
+# below it; the integral criterion is the area under each curve. Lower panel: on the full
+# training set the three curves overlap within their spread.
 
 # %%
 cont = curves(cls).assign(variant=lambda d: d.setting.str.contains("no re-init", regex=False).map(
     {True: "thesis code: no re-init", False: "re-initialised"}), base=lambda d: d.setting.str.replace(ch.CONTINUED, ""))
 cont = cont[cont.base.isin(["Small, no teacher", "Small, teacher on FMNIST-Big"])]
 g = sns.relplot(cont, x="epoch", y="test_loss", hue="seed", col="base", row="variant", kind="line",
-                height=2.6, aspect=1.6, palette="viridis")
-g.set_titles("{row_name}: {col_name}", size=9).set(ylabel="test CE")
+                height=2.5, aspect=1.3, palette="viridis")
+g.set_titles("{row_name}:\n{col_name}", size=8).set(ylabel="test CE")
 g.legend.set_title("seed / attempt")
-g.figure.suptitle(f"Re-initialised students vs the thesis' continued attempts (profile: {cfg.profile})", y=1.02)
+g.figure.suptitle(f"Re-initialised students vs the thesis' continued attempts ({P})", y=1.03, fontsize=10)
+plt.show()
+
+# %% [markdown]
+# In the lower row each "attempt" starts where the previous one stopped: attempts 2-5
+# begin at a low loss, so their integral criterion is small, and without a teacher the later ones drift
+# up (over-fitting 1,000 images). That is why the thesis' integrals are small with a
+# large spread, and why its accuracies are a little higher than ours.
 
 # %% [markdown]
 # ## λ and T
 #
 # The λ sweep uses $\lambda\,\mathrm{CE} + (1-\lambda)\,\text{soft-CE}$ (no factor 2) with the
 # FMNIST-Big teacher; λ = 1 is the student alone, λ = 0 learns from the teacher only.
-# The T sweep keeps the thesis loss and changes T on both softmaxes of the soft term.
+# The T sweeps keep the thesis loss and change T on both softmaxes of the soft term, once
+# as in the thesis code (no $T^2$) and once with the soft term multiplied by $T^2$, as
+# Hinton et al. advise {cite}`hinton2015distilling`: the soft term's gradient shrinks like
+# $1/T^2$, so without the factor a large T leaves only the hard term, i.e. λ = 1.
 
 # %%
-lam_recs, t_recs = ch.run_sweeps(lab)
-sw = pd.concat([pd.DataFrame([{"value": float(r["setting"].rsplit("=", 1)[1]), "sweep": sweep, **r["metrics"]}
-                              for r in recs]) for recs, sweep in ((lam_recs, "λ"), (t_recs, "T"))])
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-for ax, sweep in zip(axes, ("λ", "T")):
-    sns.lineplot(sw[sw.sweep == sweep], x="value", y="accuracy", marker="o", errorbar="sd", ax=ax)
-    ax.set(title=f"student accuracy vs {sweep} (FMNIST-Big teacher; profile: {cfg.profile})", xlabel=sweep)
+sweeps = ch.run_sweeps(lab)
+sw = pd.concat([pd.DataFrame([{"value": float(r["setting"].rsplit("=", 1)[1]), "sweep": name, **r["metrics"]}
+                              for r in recs]) for name, recs in sweeps.items()])
+alone = sw[(sw.sweep == "λ") & (sw.value == 1.0)].accuracy
+fig, axes = plt.subplots(2, 1, figsize=(6.5, 6.5))
+sns.lineplot(sw[sw.sweep == "λ"], x="value", y="accuracy", marker="o", errorbar="sd", ax=axes[0])
+axes[0].set(title=f"Student accuracy vs λ (FMNIST-Big teacher; {P})", xlabel="λ (weight of the true labels)")
+t = sw[sw.sweep != "λ"].replace({"sweep": {"T": "no T² (thesis code)", "T, ×T²": "soft term × T²"}})
+sns.lineplot(t, x="value", y="accuracy", hue="sweep", marker="o", errorbar="sd", ax=axes[1])
+if len(alone):
+    axes[1].axhline(alone.mean(), color="grey", ls="--", lw=1, label="λ = 1 (student alone, same seeds)")
 axes[1].set_xscale("log", base=2)
+axes[1].set(title=f"Student accuracy vs T (thesis loss; {P})", xlabel="temperature T")
+axes[1].legend(fontsize=8)
 plt.tight_layout()
+plt.show()
+
+# %%
+tmax = max(cfg.temperature_grid)
+at = lambda name, v: sw[(sw.sweep == name) & (sw.value == v)].accuracy.mean()
+display(Markdown(
+    f"At T = {tmax:g} the student without the $T^2$ factor reaches {at('T', tmax):.3f}, the student "
+    f"alone (λ = 1) {alone.mean():.3f} and the student with the factor {at('T, ×T²', tmax):.3f} "
+    f"(means over {cfg.sweep_seeds} seeds; {P}): without the factor a large T switches the teacher off."))
 
 # %% [markdown]
 # ## Regression: Bike Sharing (Table 5, Figure 1)
 #
-# 10,000 random rows of `hour.csv` split 8,700 / 300 / 1,000; teacher [15,256,128,64,64,1]
-# on Big, student [15,32,1] on Small, target `cnt`. The paper does not list its 15 features.
-# **Main reading (leak-free):** the 13 columns other than `dteday`, `cnt`, `casual` and
-# `registered`, plus the hour on the circle (sin, cos), standardised. **Leaky reading:** all
-# 15 columns other than `dteday` and `cnt`, which includes `casual` and `registered`,
-# whose sum *is* `cnt`: any model can read the answer off the inputs.
+# 10,000 random rows of `hour.csv` split 8,700 / 300 / 1,000; teacher [d,256,128,64,64,1]
+# on Big, student [d,32,1] on Small, target `cnt`. The paper does not list its 15 features.
+# **Main reading (leak-free, d = 15):** the 13 columns other than `dteday`, `cnt`, `casual`
+# and `registered`, plus the hour on the circle (sin, cos), standardised. **13 raw
+# columns (d = 13):** the same 13 columns without sin/cos. **Leaky reading (d = 15):** all
+# 15 columns other than `dteday` and `cnt`, which include `casual` and `registered`, whose
+# sum *is* `cnt`; it is shown only to say what the leak gives, never compared with the paper.
+#
+# The paper gives no training length for the student; after 200 epochs its test MSE is
+# still falling. Each student is trained up to `bike_student_epochs` epochs and reports
+# the test MSE at the epoch of lowest MSE on a **validation** part: 1,000 rows of
+# `hour.csv` outside the 10,000 (so the paper's split is untouched, and the test set
+# chooses nothing). Alone and with the teacher, students get the same budget and rule.
 
 # %%
 reg = ch.run_regression(cfg, store)
-show_table(summary(reg), caption=f"Bike Sharing test MSE (profile: {cfg.profile})", digits=1)
-rc = curves([r for r in reg if not r["setting"].startswith("teacher")])
-rc["reading"] = rc.setting.str.contains("leaky").map({True: "leaky (casual+registered)", False: "leak-free"})
+students = [r for r in reg if not r["setting"].startswith("teacher")]
+show_table(summary_table(students, ("mse", "mse_last_epoch", "chosen_epoch")),
+           caption=f"Bike Sharing students: test MSE at the epoch chosen on validation, {len(cfg.seeds)} seeds, "
+                   f"teachers from {cfg.teacher_seeds} seed(s) ({P})")
+show_table(summary_table([r for r in reg if r["setting"].startswith("teacher")], ("mse",)),
+           caption=f"Bike Sharing teachers: test MSE after {cfg.bike_teacher_epochs} epochs ({P})")
+
+# %%
+rc = curves(students)
+rc["reading"] = rc.setting.map(lambda s: next(k for k, v in BIKE_SUFFIX.items() if v and v in s) if any(
+    v and v in s for v in BIKE_SUFFIX.values()) else "leak-free")
 rc["student"] = rc.setting.str.contains("teacher on").map({True: "with teacher", False: "alone"})
-g = sns.relplot(rc, x="epoch", y="test_loss", hue="student", col="reading", kind="line", errorbar="sd",
-                height=3.2, aspect=1.5, facet_kws={"sharey": False})
-g.set(yscale="log", ylabel="test MSE").set_titles("{col_name}")
-g.figure.suptitle(f"Figure 1 redone: student test MSE per epoch, {len(cfg.seeds)} seeds (profile: {cfg.profile})", y=1.03)
+g = sns.relplot(rc, x="epoch", y="test_loss", hue="student", row="reading", kind="line", errorbar="sd",
+                height=2.3, aspect=2.6, facet_kws={"sharey": False})
+g.set(yscale="log", ylabel="test MSE").set_titles("{row_name}", size=9)
+g.figure.suptitle(f"Figure 1 redone: student test MSE per epoch, {len(cfg.seeds)} seeds ({P})", y=1.02, fontsize=10)
+plt.show()
+
+# %%
+def reg_words(suffix):
+    a = by_seed(students, "Reg-Small, teacher on Reg-Big" + suffix, "mse")
+    b = by_seed(students, "Reg-Small, no teacher" + suffix, "mse")
+    d = [a[s] - b[s] for s in sorted(set(a) & set(b))]
+    ep = [r["metrics"]["chosen_epoch"] for r in students if r["setting"].startswith("Reg-Small")
+          and r["setting"].endswith(suffix) and (suffix or "(" not in r["setting"])]
+    capped = sum(e == cfg.bike_student_epochs for e in ep)
+    span = f"{min(ep):.0f}" if min(ep) == max(ep) else f"{min(ep):.0f}-{max(ep):.0f}"
+    cap = (f"; {capped} of {len(ep)} students still improving at the {cfg.bike_student_epochs}-epoch cap"
+           if capped else "")
+    return (f"{format_metric(sum(b.values()) / len(b), None, 'mse')} alone and "
+            f"{format_metric(sum(a.values()) / len(a), None, 'mse')} "
+            f"with the teacher, lower in {sum(x < 0 for x in d)} of {len(d)} seeds (stopped after {span} "
+            f"epochs{cap})")
+
+early = rc[(rc.reading == "leak-free") & (rc.epoch == 200)].groupby("student").test_metric.mean()
+display(Markdown(
+    f"Stopped at their lowest validation MSE, the leak-free students (15 inputs) reach a test MSE of "
+    f"{reg_words('')}; with the 13 raw columns, {reg_words(BIKE_SUFFIX['leak-free, 13 raw'])}. "
+    f"The paper reports 18695 alone and 18411 with the teacher"
+    + (f"; after 200 epochs our 15-input students are at {early['alone']:.0f} and "
+       f"{early['with teacher']:.0f}, close to those and still on the way down (curves above). With 13 "
+       f"raw columns even the plateau stays above the paper's numbers, so which features and training "
+       f"length the paper used cannot be read off its numbers. " if len(early) == 2 else ". ")
+    + f"With the leak, {reg_words(BIKE_SUFFIX['leaky'])}: the inputs contain the answer ({P})."))
 
 # %% [markdown]
 # ## Paper vs ours
 
 # %%
 table = paper_vs_ours(cls + reg, ch.CONTINUED)
-show_table(table, caption=f"Thesis table and the paper's Table 5 beside ours (profile: {cfg.profile})")
-
-# %%
-full = comparison_table(ch.CHAPTER, store.root, ch.NUMBERS)
-full = full[(full.profile == cfg.profile) | (full.n_runs == 0)]
-print(f"{len(full)} rows in `python -m kdcore.results --chapter {ch.CHAPTER}` for profile {cfg.profile!r}")
+show_table(table, caption=f"Thesis table and the paper's Table 5 beside ours ({P})")
 
 # %% [markdown]
 # ## What differed from the paper
 #
 # - **Re-initialisation.** The thesis' "5 attempts" continued training one student, so its
 #   attempts 2-5 start from a trained network: its means and spreads mix seeds with extra
-#   epochs, and its integral criterion is small with a large std (the later attempts'
-#   curves start low, see the re-init figure). Our main numbers re-initialise the student
-#   per seed; with the thesis code's continued attempts we land close to the thesis table
-#   (last column of the table above), which suggests the rest of the setup matches. In the
-#   paper-profile run, re-initialised students gain less from a teacher than the thesis
-#   reports (gains table): the Fashion-MNIST teachers (identity, noise, dilation φ) help by
-#   about the same amount. The MNIST teacher with the VAE φ does not help in our runs, with
-#   either variant, unlike in the thesis (our VAE, trained as described, may differ from
-#   theirs); it still beats the MNIST teacher without φ by a wide margin.
+#   epochs, and its integral criterion is small with a large std (figure above). Our main
+#   numbers re-initialise the student per seed; the thesis code's variant is the column
+#   "ours, thesis code (no re-init)" of the table above.
+# - **Teachers.** The thesis trained each teacher once; ours are trained with
+#   `teacher_seeds` seeds (3 in the paper profile) and student seed *i* uses teacher
+#   *i* mod 3, so the spreads include teacher variance. The VAE is trained once (seed 0).
+#   The thesis' full-FMNIST teacher (10 epochs) is hardly better than the student alone;
+#   the "trained longer" teacher (20 epochs, learning rate ×0.1 after 10) is ours.
 # - **Unstated details, our readings (guesses):** the "full FMNIST" settings train teacher
 #   and student on the whole 60,000-image training set; the noise and dilation teachers are
 #   trained on φ(FMNIST-Big); the GeneratedMNIST teacher is trained on 60/70 of 70 VAE
 #   translations of each FMNIST-Small image (one version of the thesis code repeats *one*
 #   translation 70 times; we draw 70) and labels the student's images through the VAE φ.
-#   The noise σ is 0.1 (one code version uses 0.08). The VAE keeps the thesis' loss, one
-#   ELBO per decoder, i.e. the KL term counted twice.
+#   Its "test" accuracy is measured on the other 10/70 translations *of the same 1,000
+#   images*, so it says little about new images. The noise σ is 0.1 (one code version
+#   uses 0.08). The VAE keeps the thesis' loss, one ELBO per decoder, i.e. the KL term
+#   counted twice.
 # - **Regression.** The paper gives neither features, preprocessing, λ nor the student's
-#   training length. With the classification student's schedule (20 epochs of 3 steps,
-#   Adam 1e-3) the regression student is still near its initial output (see the first 20
-#   epochs of the Figure 1 curves), so we train it 200 epochs with Adam 1e-2 (our choice;
-#   teacher: 20 epochs, Adam 1e-3, as in the thesis) with the thesis loss (λ = 0.5, ×2).
-#   Features are standardised over all rows of `hour.csv` (label-free). The paper's Table 5
-#   labels both student and teacher data "Reg-Train"; we follow its text (teacher on the
-#   8,700 Big rows, student on the 300 Small rows).
-# - **Leak.** With `casual` and `registered` among the inputs the target is their sum; we
-#   report that reading only to show what it gives. Its MSE is far below the paper's, which
-#   suggests (but does not prove) that the paper did not use those two columns.
-# - **Sweeps** (λ, T) are ours; the paper fixes neither beyond the thesis' defaults.
+#   training length. We train students with Adam 1e-2 (our choice; teacher: 20 epochs,
+#   Adam 1e-3, as in the thesis) with the thesis loss (λ = 0.5, ×2) up to
+#   `bike_student_epochs` epochs and pick the epoch on a validation part from outside the
+#   paper's 10,000 rows. Features are standardised over all rows of `hour.csv`
+#   (label-free). The paper's Table 5 labels both student and teacher data "Reg-Train";
+#   we follow its text (teacher on the 8,700 Big rows, student on the 300 Small rows).
+# - **Sweeps** (λ, T with and without $T^2$) are ours; the paper fixes neither beyond the
+#   thesis' defaults.
 # - **Smoke profile** numbers (small subsets, 1-3 epochs) only check that the pipeline runs.
+
+# %% [markdown]
+# ## Does the claim hold here?
+#
+# One line per claim, computed from the run records of this profile: the difference in
+# the claimed direction (accuracy, or lower integral / MSE), paired by seed, with its
+# spread; **holds** when it exceeds two standard errors, **does not hold** when it is
+# that far the other way, else **within noise**.
+
+# %%
+verdicts = verdict_table(store.records(ch.CHAPTER), ch.CLAIMS, cfg.profile)
+display(Markdown(verdict_markdown(verdicts, cfg.profile)))

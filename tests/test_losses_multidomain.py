@@ -74,3 +74,22 @@ def test_objective_cached_and_live_teacher_agree():
     assert torch.allclose(live["soft"], cached["soft"]) and torch.allclose(live["hard"], cached["hard"])
     none = MultiDomainKD(lam=0.4)(student, {"x": x, "y": y})
     assert set(none) == {"hard"}
+
+
+def test_t_squared_multiplies_only_the_soft_term_by_t2():
+    z, v, y = _logits(2)
+    plain = multidomain_ce(z, y, v, lam=0.5, temperature=4.0, scale=2.0)
+    t2 = multidomain_ce(z, y, v, lam=0.5, temperature=4.0, scale=2.0, t_squared=True)
+    assert torch.allclose(t2["soft"], 16.0 * plain["soft"]) and torch.allclose(t2["hard"], plain["hard"])
+
+
+def test_without_t2_a_large_temperature_leaves_only_the_hard_gradient():
+    # the soft term's gradient shrinks like 1/T^2: at large T the loss's gradient is the
+    # gradient of lam * CE alone (the student alone, lam = 1 up to scale); with T^2 it is not
+    z, v, y = _logits(3)
+    z = z.requires_grad_()
+    hard = torch.autograd.grad(sum(multidomain_ce(z, y, None, lam=0.5).values()), z)[0]
+    plain = torch.autograd.grad(sum(multidomain_ce(z, y, v, lam=0.5, temperature=1000.0).values()), z)[0]
+    t2 = torch.autograd.grad(sum(multidomain_ce(z, y, v, lam=0.5, temperature=1000.0, t_squared=True).values()), z)[0]
+    assert torch.allclose(plain, hard, atol=1e-5)
+    assert not torch.allclose(t2, hard, atol=1e-3)

@@ -13,7 +13,9 @@ Every term is a batch mean. ``scale`` multiplies both terms: the code of the the
 carries the experiments (kbayazitov/distillation, ``src/mylib/train.py``) minimised
 ``CE + softCE`` (and ``MSE(g, y) + MSE(g, f o phi)``), i.e. ``lam = 0.5`` with
 ``scale = 2``. The soft term uses temperature ``T`` on both sides and no ``T^2`` factor,
-as in that code.
+as in that code; ``t_squared=True`` multiplies it by ``T^2`` as Hinton et al. (2015)
+advise, so that its gradient keeps its size as ``T`` grows (without it the soft term's
+gradient shrinks like ``1/T^2`` and a large ``T`` approaches ``lam = 1``, the student alone).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ __all__ = ["multidomain_ce", "multidomain_mse", "MultiDomainKD"]
 
 
 def multidomain_ce(student_logits: Tensor, labels: Tensor, teacher_logits: Tensor | None,
-                   lam: float = 0.5, temperature: float = 1.0, scale: float = 1.0) -> dict[str, Tensor]:
+                   lam: float = 0.5, temperature: float = 1.0, scale: float = 1.0,
+                   t_squared: bool = False) -> dict[str, Tensor]:
     """Classification loss of Orlov & Grabovoy, returned as its two named, weighted parts.
 
     Args:
@@ -40,15 +43,17 @@ def multidomain_ce(student_logits: Tensor, labels: Tensor, teacher_logits: Tenso
         lam: weight of the true labels, in ``[0, 1]``.
         temperature: ``T > 0`` of the soft term (both softmaxes).
         scale: multiplies both terms (2 with ``lam = 0.5`` reproduces the thesis code).
+        t_squared: multiply the soft term by ``T^2`` (not in the thesis code).
 
     Returns:
         ``{"hard": scale * lam * CE(y, softmax(z))}`` plus, when there is a teacher and
-        ``lam < 1``, ``"soft": scale * (1 - lam) * softCE(softmax(v/T), softmax(z/T))``.
+        ``lam < 1``, ``"soft": scale * (1 - lam) * [T^2] * softCE(softmax(v/T), softmax(z/T))``.
     """
     out = {"hard": scale * lam * F.cross_entropy(student_logits.float(), labels)}
     if teacher_logits is not None and lam < 1:
         q = torch.softmax(teacher_logits.float() / temperature, dim=-1)
-        out["soft"] = scale * (1 - lam) * soft_cross_entropy(student_logits, q, temperature)
+        factor = temperature ** 2 if t_squared else 1.0
+        out["soft"] = scale * (1 - lam) * factor * soft_cross_entropy(student_logits, q, temperature)
     return out
 
 
@@ -84,13 +89,14 @@ class MultiDomainKD:
     """
 
     def __init__(self, task: str = "classification", lam: float = 0.5, temperature: float = 1.0,
-                 scale: float = 1.0, teacher: nn.Module | None = None, key: str = "teacher_logits") -> None:
+                 scale: float = 1.0, teacher: nn.Module | None = None, key: str = "teacher_logits",
+                 t_squared: bool = False) -> None:
         check_choice("task", task, ("classification", "regression"))
         check_range("lam", lam, 0, 1)
         check_range("temperature", temperature, 0, None, low_open=True)
         check_range("scale", scale, 0, None, low_open=True)
         self.task, self.lam, self.temperature, self.scale = task, lam, temperature, scale
-        self.teacher, self.key = teacher, key
+        self.teacher, self.key, self.t_squared = teacher, key, t_squared
 
     def teacher_output(self, batch: dict[str, Tensor]) -> Tensor | None:
         if self.key in batch:
@@ -108,5 +114,6 @@ class MultiDomainKD:
         teacher = self.teacher_output(batch) if self.lam < 1 else None
         student = model(batch["x"])
         if self.task == "classification":
-            return multidomain_ce(student, batch["y"], teacher, self.lam, self.temperature, self.scale)
+            return multidomain_ce(student, batch["y"], teacher, self.lam, self.temperature, self.scale,
+                                  self.t_squared)
         return multidomain_mse(student, batch["y"], teacher, self.lam, self.scale)

@@ -283,14 +283,18 @@ class RunStore:
     def _save_weights(weights: Path, model: Any) -> None:
         import torch
 
-        model.cpu()
-        _atomic_write(weights, lambda p: torch.save(model.state_dict(), p))
+        # Save a CPU copy of the weights; the model stays on the device fit left it on
+        # (moving it to the CPU here broke later runs on a GPU that feed it device batches).
+        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        _atomic_write(weights, lambda p: torch.save(state, p))
 
     def _load_or_retrain(self, weights: Path, build: Callable[[], Any], train: Callable[[Any], dict]) -> Any:
+        from ..train import resolve_device
+
         model = build()
         if weights.exists():
             model.load_state_dict(load_torch(weights, map_location="cpu"))
-            return model
+            return model.to(resolve_device("auto"))  # where fit would have left it
         self.check_writable()
         train(model)                    # record committed, weights not (fresh clone)
         self._save_weights(weights, model)

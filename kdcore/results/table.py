@@ -16,7 +16,8 @@ import pandas as pd
 from .paper import PaperNumber
 from .records import RunStore, is_current
 
-__all__ = ["comparison_table", "readable_table", "format_mean_std", "markdown_sections", "TABLE_COLUMNS"]
+__all__ = ["comparison_table", "readable_table", "format_mean_std", "format_metric", "metric_digits",
+           "markdown_sections", "TABLE_COLUMNS", "METRIC_DIGITS"]
 
 TABLE_COLUMNS = ["chapter", "setting", "metric", "paper", "ours", "ours_std", "delta", "n_runs", "profile",
                  "dirty", "current"]
@@ -29,12 +30,43 @@ def _fmt(x: float, digits: int = 4) -> str:
 
 
 def format_mean_std(mean: float, std: float | None, digits: int = 4) -> str:
-    """``"0.8560 ± 0.0120"`` (or just the mean when there is no spread)."""
+    """``"0.8560 ± 0.0120"`` (or just the mean when there is no spread). The std has as many
+    decimals as the mean (chosen from the mean as in :func:`_fmt`): "155.0 ± 3.5", never
+    "155.0 ± 3.4641"."""
     if mean != mean:  # NaN
         return "—"
+    d = 1 if abs(mean) >= 10 else digits
     if std is None or std != std:
-        return _fmt(mean, digits)
-    return f"{_fmt(mean, digits)} ± {_fmt(std, digits)}"
+        return f"{mean:.{d}f}"
+    return f"{mean:.{d}f} ± {std:.{d}f}"
+
+
+METRIC_DIGITS = {"accuracy": 3, "ce": 3, "loss": 3, "integral": 2, "mse": 0, "errors": 0, "neg_elbo": 1, "points": 1}
+"""Decimals per metric: accuracies as fractions to 0.1 point, losses to 3 decimals, the
+integral criterion to 2, squared errors, counts and epochs as whole numbers, differences of
+accuracies in percentage points to 1 decimal."""
+
+
+def metric_digits(metric: str, value: float = float("nan")) -> int:
+    """Decimals for ``metric``: :data:`METRIC_DIGITS` by name, else by the words in it
+    (``accuracy``, ``mse``, ``errors``, ``epoch``), else 1 for values of 10 or more and 3 below."""
+    name = metric.lower()
+    if name in METRIC_DIGITS:
+        return METRIC_DIGITS[name]
+    for word, d in (("accuracy", 3), ("fgsm", 3), ("noise", 3), ("mse", 0), ("error", 0), ("epoch", 0),
+                    ("count", 0), ("never predicted", 1), ("norm", 1), ("seconds", 0), ("integral", 2)):
+        if word in name:
+            return d
+    return 1 if value == value and abs(value) >= 10 else 3
+
+
+def format_metric(mean: float, std: float | None, metric: str) -> str:
+    """The book's one number format: ``"0.798 ± 0.005"`` (accuracy), ``"18695 ± 266"`` (MSE):
+    mean and std with the decimals of :func:`metric_digits`; the mean alone without a spread."""
+    if mean != mean:  # NaN
+        return "—"
+    d = metric_digits(metric, mean)
+    return f"{mean:.{d}f}" if std is None or std != std else f"{mean:.{d}f} ± {std:.{d}f}"
 
 
 def _latest_per_seed(records: list[dict]) -> list[dict]:
@@ -115,9 +147,9 @@ def readable_table(df: pd.DataFrame, chapter_column: bool = True) -> pd.DataFram
         "chapter": df.chapter,
         "setting": df.setting,
         "metric": df.metric,
-        "paper": ["—" if p != p else _fmt(p) for p in df.paper],
-        "ours (mean ± std)": [format_mean_std(m, s) for m, s in zip(df.ours, df.ours_std)],
-        "Δ": ["—" if d != d else ("+" if d >= 0 else "") + _fmt(d) for d in df.delta],
+        "paper": [format_metric(p, None, m) for p, m in zip(df.paper, df.metric)],
+        "ours (mean ± std)": [format_metric(v, s, m) for v, s, m in zip(df.ours, df.ours_std, df.metric)],
+        "Δ": ["—" if d != d else ("+" if d >= 0 else "") + format_metric(d, None, m) for d, m in zip(df.delta, df.metric)],
         "runs": df.n_runs.astype(int),
         "profile": [_provenance(p, c, d) for p, c, d in zip(df.profile, df.current, df.dirty)],
     })

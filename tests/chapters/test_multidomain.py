@@ -37,13 +37,14 @@ def test_config_rejects_bad_parameters(bad, name):
         MultidomainConfig(**bad)
 
 
-def test_bike_splits_sizes_disjoint_and_15_features():
+def test_bike_splits_sizes_disjoint_and_feature_widths():
     from kdcore.chapters.multidomain.data import BIKE_READINGS, load_bike_splits
 
+    widths = {"leak-free": 15, "leak-free, 13 raw": 13, "leaky": 15}
     for reading in BIKE_READINGS:
         big, small, test = load_bike_splits(reading)
         assert (len(big), len(small), len(test)) == (8700, 300, 1000)
-        assert big.x.shape[1] == small.x.shape[1] == 15
+        assert big.x.shape[1] == small.x.shape[1] == widths[reading]
     # column 0 is `instant` (unique per row) in both readings: the parts are disjoint
     ids = [set(s.x[:, 0].tolist()) for s in load_bike_splits("leak-free")]
     assert not (ids[0] & ids[1]) and not (ids[0] & ids[2]) and not (ids[1] & ids[2])
@@ -54,3 +55,109 @@ def test_teacher_on_dilated_inputs_has_576_inputs():
     comp = Composed(DilatedConv(), MLP([576] + TEACHER_SIZES[1:]))
     assert comp(torch.rand(2, 1, 28, 28)).shape == (2, 10)
     assert not comp.random
+
+
+# -- runners -----------------------------------------------------------------------------
+
+def test_select_on_validation_reports_test_at_the_best_validation_epoch():
+    from kdcore.chapters.multidomain.regression import select_on_validation
+
+    out = select_on_validation([10, 20, 30], [5.0, 3.0, 4.0], [10, 20, 30], [9.0, 8.0, 1.0])
+    assert out == {"mse": 8.0, "mse_last_epoch": 1.0, "chosen_epoch": 20.0, "val_mse": 3.0}
+    with pytest.raises(ValueError, match="same epochs"):
+        select_on_validation([10, 20], [1.0, 2.0], [10, 30], [1.0, 2.0])
+
+
+def test_bike_validation_rows_lie_outside_the_papers_10000():
+    from kdcore.chapters.multidomain.data import load_bike_splits, load_bike_validation
+
+    val = load_bike_validation("leak-free, 13 raw", 10000, 1000, 1234)
+    assert len(val) == 1000 and val.x.shape[1] == 13
+    ids = set(val.x[:, 0].tolist())            # column 0 is `instant`, unique per row
+    for part in load_bike_splits("leak-free, 13 raw"):
+        assert not ids & set(part.x[:, 0].tolist())
+    with pytest.raises(ValueError, match="bike_val_rows"):
+        load_bike_validation("leak-free", 10000, 8000, 1234)
+
+
+@pytest.fixture(scope="module")
+def tiny_lab(tmp_path_factory):
+    from kdcore.chapters.multidomain import Lab
+    from kdcore.results import RunStore
+
+    cfg = MultidomainConfig(seeds=[0, 1, 2], teacher_seeds=2, teacher_rows=300, full_rows=300, test_rows=300,
+                            teacher_epochs=1, student_epochs=2, vae_epochs=1, vae_rows=300,
+                            generated_per_object=2, long_teacher_epochs=2, long_teacher_step=1,
+                            temperature_grid=[4.0], lambda_grid=[0.5], bike_teacher_epochs=1,
+                            bike_student_epochs=20)
+    torch.set_num_threads(1)
+    return Lab(cfg, RunStore(tmp_path_factory.mktemp("results")))
+
+
+def test_student_seed_i_learns_from_teacher_i_mod_k(tiny_lab):
+    assert [tiny_lab.teacher_seed(s) for s in (0, 1, 2)] == [0, 1, 0]
+    recs = [tiny_lab.run_student("Small, teacher on FMNIST-Big", s, "FMNIST-Big", "identity") for s in (0, 1, 2)]
+    keys = [tiny_lab.teacher("FMNIST-Big", t).record["key"] for t in (0, 1)]
+    assert [r["params"]["teacher"] for r in recs] == [keys[0], keys[1], keys[0]]
+    assert keys[0] != keys[1]
+    assert all("soft" in r["history"]["train_parts"] for r in recs)          # the KD term was used
+    alone = tiny_lab.run_student("Small, no teacher", 0, None)
+    assert set(alone["history"]["train_parts"]) == {"hard"}
+
+
+def test_records_present_means_no_teacher_is_built(tiny_lab):
+    from kdcore.chapters.multidomain import Lab
+
+    tiny_lab.run_student("Small, dilation φ", 0, "FMNIST-Big, dilation φ", "dilation")
+    again = Lab(tiny_lab.cfg, tiny_lab.store)                                 # a re-execution
+    again.run_student("Small, dilation φ", 0, "FMNIST-Big, dilation φ", "dilation")
+    assert not again.teacher("FMNIST-Big, dilation φ", 0).loaded
+
+
+def test_teacher_through_identity_phi_equals_its_own_test_accuracy(tiny_lab):
+    # the FMNIST-Big teacher's own test set is FMNIST test, its φ the identity: same number
+    via = tiny_lab.teacher_quality("Small, teacher on FMNIST-Big", 1)
+    own = tiny_lab.teacher("FMNIST-Big", 1).record
+    assert via["metrics"]["accuracy"] == pytest.approx(own["metrics"]["accuracy"])
+    assert via["params"]["teacher"] == own["key"]
+    vae = tiny_lab.teacher_quality("MNIST teacher + VAE φ", 0)
+    assert vae["params"]["phi"] == "vae" and 0 <= vae["metrics"]["accuracy"] <= 1
+
+
+def test_t_sweeps_with_and_without_t2_are_different_runs(tiny_lab):
+    sweeps = ch_run_sweeps(tiny_lab)
+    assert set(sweeps) == {"λ", "T", "T, ×T²"}
+    plain, t2 = sweeps["T"][0], sweeps["T, ×T²"][0]
+    assert t2["params"].get("t_squared") is True and "t_squared" not in plain["params"]
+    # the soft term of the T^2 run is T^2 = 16 times larger at the first step's teacher/student
+    assert t2["history"]["train_parts"]["soft"][0] > 4 * plain["history"]["train_parts"]["soft"][0]
+
+
+def ch_run_sweeps(lab):
+    from kdcore.chapters.multidomain import run_sweeps
+
+    return run_sweeps(lab)
+
+
+def test_vae_record_holds_the_phi_gallery(tiny_lab):
+    from kdcore.chapters.multidomain.report import gallery_from_record
+
+    gallery = gallery_from_record(tiny_lab.vae().record)
+    assert "x (FMNIST-Small)" in gallery and "VAE φ → MNIST" in gallery and len(gallery) == 5
+    assert gallery["dilation φ (24×24)"].shape == (6, 24, 24)
+    assert all(g.dtype.name == "uint8" for g in gallery.values())
+
+
+def test_bike_students_report_test_mse_at_the_validation_choice(tiny_lab):
+    from kdcore.chapters.multidomain import run_regression
+
+    recs = run_regression(tiny_lab.cfg, tiny_lab.store, readings=("leak-free, 13 raw",))
+    teachers = [r for r in recs if r["setting"].startswith("teacher")]
+    students = [r for r in recs if not r["setting"].startswith("teacher")]
+    assert len(teachers) == 2 and len(students) == 6
+    for r in students:
+        e = int(r["metrics"]["chosen_epoch"])
+        i = r["extra"]["val_epochs"].index(e)
+        assert r["extra"]["val_mse"][i] == min(r["extra"]["val_mse"])
+        assert r["metrics"]["mse"] == pytest.approx(r["history"]["test_metric"][i])
+        assert r["params"]["max_epochs"] == 20 and r["setting"].endswith("(13 raw columns)")

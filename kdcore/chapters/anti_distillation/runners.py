@@ -146,7 +146,7 @@ class AntiDistillationConfig(ConfigBase):
         check_int("synth_train_size", self.synth_train_size, 100)
         check_int("synth_test_size", self.synth_test_size, 100)
 
-    def datasets(self) -> tuple[str, ...]:
+    def required_data(self) -> tuple[str, ...]:
         return ("fashion_mnist", "cifar10") if self.growth_seeds else ("fashion_mnist",)
 
 

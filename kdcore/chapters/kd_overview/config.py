@@ -80,5 +80,5 @@ class KDOverviewConfig(ConfigBase):
         check_int("hutchinson_probes_more", self.hutchinson_probes_more, 1)
         check_each("prune_fractions", self.prune_fractions, check_range, 0, 1)
 
-    def datasets(self) -> tuple[str, ...]:
+    def required_data(self) -> tuple[str, ...]:
         return (self.dataset,)

@@ -1,20 +1,23 @@
 """Chapter 3, model distillation on multi-domain datasets (Orlov & Grabovoy 2022).
 
-- :mod:`.runners`   the typed config and the runners (teachers, the VAE, students);
-- :mod:`.data`      the Big / Small domains, GeneratedMNIST, the Bike Sharing splits;
-- :mod:`.integral`  the paper's integral quality criterion;
-- :mod:`.report`    the chapter's tables and figures;
-- :mod:`.paper`     the thesis table and the paper's Table 5 as data.
+- :mod:`.runners`    the typed config and the image runners (teachers, the VAE, students);
+- :mod:`.regression` the Bike Sharing runners (Table 5, Figure 1);
+- :mod:`.data`       the Big / Small domains, GeneratedMNIST, the Bike Sharing splits;
+- :mod:`.integral`   the paper's integral quality criterion;
+- :mod:`.report`     the chapter's tables and figures;
+- :mod:`.paper`      the thesis table and the paper's Table 5 as data, and the claims.
 """
 
 from . import data, integral, paper, report
-from .runners import (CHAPTER, CONTINUED, REG_STUDENT_SIZES, REG_TEACHER_SIZES, SETTINGS,
-                      STUDENT_SIZES, TEACHER_SIZES, Lab, MultidomainConfig, run_classification,
-                      run_regression, run_sweeps)
+from .regression import run_regression
+from .runners import (CHAPTER, CONTINUED, REG_STUDENT_SIZES, REG_TEACHER_SIZES, SETTINGS, STUDENT_SIZES,
+                      TEACHER_SIZES, TEACHER_VIA_PHI, TEACHERS, Lab, MultidomainConfig, run_classification,
+                      run_sweeps, run_teachers)
 
 NUMBERS = paper.NUMBERS
+CLAIMS = paper.CLAIMS
 
-__all__ = ["CHAPTER", "NUMBERS", "TEACHER_SIZES", "STUDENT_SIZES", "REG_TEACHER_SIZES",
-           "REG_STUDENT_SIZES", "CONTINUED", "MultidomainConfig", "Lab", "SETTINGS",
-           "run_classification", "run_sweeps", "run_regression", "data", "integral", "report",
-           "paper"]
+__all__ = ["CHAPTER", "NUMBERS", "CLAIMS", "TEACHER_SIZES", "STUDENT_SIZES", "REG_TEACHER_SIZES",
+           "REG_STUDENT_SIZES", "CONTINUED", "TEACHER_VIA_PHI", "TEACHERS", "MultidomainConfig", "Lab",
+           "SETTINGS", "run_classification", "run_teachers", "run_sweeps", "run_regression", "data",
+           "integral", "report", "paper"]

@@ -8,7 +8,9 @@
   Fashion-MNIST-Small image, ``per_object`` samples each, with the Fashion-MNIST label.
 - Bike Sharing (``hour.csv``): a deterministic random subset of 10,000 rows split
   8,700 / 300 / 1,000 (Big / Small / test); target ``cnt`` in counts. The paper does not
-  say which 15 features it used: :data:`BIKE_READINGS` names our two readings.
+  say which 15 features it used: :data:`BIKE_READINGS` names our three readings. A
+  validation part for choosing the students' training length is drawn from the 7,379
+  rows *outside* those 10,000 (:func:`load_bike_validation`), so the paper's split is kept.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from ...data import (BIKE_ALL_FEATURES, BIKE_LEAK_FREE_FEATURES, ImagePrep, Spli
                    load_bike_sharing, load_fashion_mnist, load_mnist, random_split)
 
 __all__ = ["ImageDomains", "load_image_domains", "generated_mnist", "bike_features",
-           "load_bike_splits", "BIKE_READINGS", "BIKE_MAIN_FEATURES"]
+           "load_bike_splits", "load_bike_validation", "BIKE_READINGS", "BIKE_MAIN_FEATURES",
+           "BIKE_SUFFIX"]
 
 BIKE_MAIN_FEATURES = BIKE_LEAK_FREE_FEATURES + ("hr_sin", "hr_cos")
 """Leak-free reading (15 inputs): the 13 columns of hour.csv other than ``dteday``, the
@@ -33,8 +36,13 @@ the paper's input width of 15 is kept, so its architectures are used unchanged).
 
 BIKE_READINGS = {
     "leak-free": BIKE_MAIN_FEATURES,
+    "leak-free, 13 raw": BIKE_LEAK_FREE_FEATURES,  # the 13 columns as they are (no sin/cos)
     "leaky": BIKE_ALL_FEATURES,  # 15 columns incl. casual + registered (= cnt): a target leak
 }
+
+BIKE_SUFFIX = {"leak-free": "", "leak-free, 13 raw": " (13 raw columns)",
+               "leaky": " (leaky: casual+registered)"}
+"""Setting-name suffix of each reading (the main reading has none)."""
 
 
 @dataclass
@@ -83,12 +91,13 @@ def generated_mnist(vae, small: Split, per_object: int = 70, seed: int = 0, hold
 
 
 def bike_features(reading: str = "leak-free") -> Split:
-    """All 17,379 rows of hour.csv with the reading's 15 features, each standardised over
-    all rows (a label-free transform), target ``cnt`` in counts."""
+    """All 17,379 rows of hour.csv with the reading's features (15, or 13 for
+    ``"leak-free, 13 raw"``), each standardised over all rows (a label-free transform),
+    target ``cnt`` in counts."""
     if reading not in BIKE_READINGS:
         raise ValueError(f"parameter 'reading' = {reading!r} is not allowed: choose one of {list(BIKE_READINGS)}")
-    if reading == "leaky":
-        return load_bike_sharing(BIKE_ALL_FEATURES, standardize=True)
+    if reading != "leak-free":
+        return load_bike_sharing(BIKE_READINGS[reading], standardize=True)
     raw = load_bike_sharing(BIKE_LEAK_FREE_FEATURES, standardize=False)
     hr = raw.x[:, list(BIKE_LEAK_FREE_FEATURES).index("hr")]
     angle = 2 * math.pi * hr / 24
@@ -107,6 +116,19 @@ def load_bike_splits(reading: str = "leak-free", rows: int = 10000, sizes=(8700,
     subset, _ = random_split(full, [rows, len(full) - rows], seed)
     big, small, test = random_split(subset, list(sizes), seed)
     return big, small, test
+
+
+def load_bike_validation(reading: str = "leak-free", rows: int = 10000, val_rows: int = 1000,
+                         seed: int = 1234) -> Split:
+    """``val_rows`` rows of hour.csv outside the ``rows`` of :func:`load_bike_splits`
+    (the first of the remaining rows in that call's random order): a validation part that
+    shares no row with Big, Small or test, used only to choose a training length."""
+    full = bike_features(reading)
+    if not 0 < val_rows <= len(full) - rows:
+        raise ValueError(f"parameter 'bike_val_rows' = {val_rows} is out of range: allowed "
+                         f"[1, {len(full) - rows}] (the rows of hour.csv outside bike_rows = {rows})")
+    _, rest = random_split(full, [rows, len(full) - rows], seed)
+    return first_n(rest, val_rows)
 
 
 def label_histogram(split: Split) -> np.ndarray:

@@ -1,9 +1,14 @@
 """Chapter "Model distillation on multi-domain datasets" (Orlov & Grabovoy 2022).
 
 :class:`MultidomainConfig` holds every setting (papermill parameters = field names);
-the runner functions below train the teachers, the VAE and the students and return
-their run records (also written by :class:`kdcore.results.RunStore`, so a re-run skips
-finished work). Setting names equal those in :mod:`.paper`.
+:class:`Lab` and the runner functions below train the teachers, the VAE and the image
+students and return their run records (written by :class:`kdcore.results.RunStore`, so a
+re-run skips finished work); Bike Sharing is in :mod:`.regression`. Setting names equal
+those in :mod:`.paper`.
+
+Teachers and the VAE are :class:`kdcore.results.TrainedModel` objects: their records
+come at once, their weights only when a run that still has to be computed needs them, so
+re-executing the chapter with every record present trains nothing.
 """
 
 from __future__ import annotations
@@ -14,15 +19,16 @@ import torch
 
 from ...config import ConfigBase, config_dataclass, check_bool, check_each, check_int, check_profile, check_range
 from ...data import Split, first_n
-from .integral import integral_criterion
+from ...losses import CrossEntropy
 from ...losses.multidomain import MultiDomainKD
-from ...mappings import Composed, DilatedConv, GaussianNoise, IdentityMap, VAEMap
+from ...mappings import Composed, DilatedConv, GaussianNoise, IdentityMap, PairedELBO, PairedVAE, VAEMap, pair_by_label
 from ...models import MLP
-from .paper import CONTINUED_SUFFIX
-from .data import ImageDomains, generated_mnist, load_bike_splits, load_image_domains
 from ...results import RunStore
-from ...train import TrainConfig, cache_outputs, fit, seed_everything
-from ...mappings import PairedELBO, PairedVAE, pair_by_label
+from ...results.records import TrainedModel
+from ...train import TrainConfig, cache_outputs, evaluate, fit, seed_everything
+from .data import ImageDomains, generated_mnist, load_image_domains
+from .integral import integral_criterion
+from .paper import CONTINUED_SUFFIX
 
 CHAPTER = "multidomain"
 TEACHER_SIZES = [784, 256, 128, 64, 64, 10]
@@ -36,6 +42,7 @@ CONTINUED = CONTINUED_SUFFIX  # setting-name suffix of the thesis code's continu
 class MultidomainConfig(ConfigBase):
     profile: str = "smoke"                    # "smoke" (seconds) or "paper" (the thesis' settings)
     seeds: list = field(default_factory=lambda: [0, 1])  # student seeds; a fresh student per seed
+    teacher_seeds: int = 1                    # teachers trained with the first k seeds; student seed i uses teacher i mod k
     split_seed: int = 1234                    # generator seed of the Big/Small split (thesis: 1234)
     n_small: int = 1000                       # Small part of the 60k training set (Big = the rest)
     teacher_rows: int = 0                     # rows of each teacher's training set used (0 = all)
@@ -44,6 +51,8 @@ class MultidomainConfig(ConfigBase):
     teacher_epochs: int = 10                  # thesis: 10, Adam lr 1e-3, batch 64
     teacher_batch: int = 64
     teacher_lr: float = 1e-3
+    long_teacher_epochs: int = 2              # "trained longer" full-FMNIST teacher (ours): epochs ...
+    long_teacher_step: int = 1                # ... with the lr x 0.1 after this many epochs
     student_epochs: int = 20                  # thesis: 20, Adam lr 1e-3, batch 100
     student_batch: int = 100
     student_lr: float = 1e-3
@@ -57,13 +66,14 @@ class MultidomainConfig(ConfigBase):
     vae_rows: int = 0                         # FMNIST/MNIST pairs used (0 = all 60k)
     generated_per_object: int = 70            # GeneratedMNIST: VAE samples per FMNIST-Small image
     lambda_grid: list = field(default_factory=lambda: [0.0, 0.5, 1.0])   # λ sweep (loss scale 1)
-    temperature_grid: list = field(default_factory=lambda: [1.0, 4.0])   # T sweep (thesis loss)
+    temperature_grid: list = field(default_factory=lambda: [1.0, 4.0])   # T sweeps (thesis loss, without and with T^2)
     sweep_seeds: int = 1                      # first seeds used in the sweeps
     continued: bool = True                    # also run the thesis' buggy 5 continued attempts
     bike_rows: int = 10000                    # Bike Sharing rows used (paper: 9000 train + 1000 test)
     bike_sizes: list = field(default_factory=lambda: [8700, 300, 1000])  # Big / Small / test
     bike_teacher_epochs: int = 20             # thesis: 20 for regression
-    bike_student_epochs: int = 200            # not documented; 20 x 3 steps at 1e-3 barely leave 0
+    bike_student_epochs: int = 200            # most epochs; the length is chosen on validation (undocumented)
+    bike_val_rows: int = 1000                 # validation rows from hour.csv outside bike_rows (ours)
     bike_student_batch: int = 100
     bike_teacher_lr: float = 1e-3             # Adam lr of the regression teacher (thesis default)
     bike_student_lr: float = 1e-2             # our choice (undocumented), see the chapter
@@ -71,6 +81,7 @@ class MultidomainConfig(ConfigBase):
     def __post_init__(self) -> None:
         check_profile(self.profile)
         check_each("seeds", self.seeds, check_int, 0)
+        check_int("teacher_seeds", self.teacher_seeds, 1, len(self.seeds))
         check_int("split_seed", self.split_seed, 0)
         check_int("n_small", self.n_small, 10, 30000)
         for name in ("teacher_rows", "full_rows", "vae_rows"):
@@ -78,7 +89,7 @@ class MultidomainConfig(ConfigBase):
         check_int("test_rows", self.test_rows, 0, 10000)
         for name in ("teacher_epochs", "student_epochs", "vae_epochs", "bike_teacher_epochs",
                      "bike_student_epochs", "teacher_batch", "student_batch", "vae_batch",
-                     "bike_student_batch", "generated_per_object"):
+                     "bike_student_batch", "generated_per_object", "long_teacher_epochs", "long_teacher_step"):
             check_int(name, getattr(self, name), 1, 100000)
         for name in ("teacher_lr", "student_lr", "vae_lr", "bike_teacher_lr", "bike_student_lr"):
             check_range(name, getattr(self, name), 0, 1, low_open=True)
@@ -95,8 +106,9 @@ class MultidomainConfig(ConfigBase):
         if len(self.bike_sizes) != 3 or sum(self.bike_sizes) != self.bike_rows:
             raise ValueError(f"parameter 'bike_sizes' = {self.bike_sizes} must be 3 sizes summing to "
                              f"bike_rows = {self.bike_rows}")
+        check_int("bike_val_rows", self.bike_val_rows, 1, 17379 - self.bike_rows)
 
-    def datasets(self) -> tuple[str, ...]:
+    def required_data(self) -> tuple[str, ...]:
         return ("mnist", "fashion_mnist", "bike_sharing")
 
 
@@ -105,6 +117,10 @@ def _rows(split: Split, n: int) -> Split:
 
 
 def _train_cfg(cfg: MultidomainConfig, kind: str, seed: int, metric: str = "accuracy") -> TrainConfig:
+    if kind == "long_teacher":
+        return TrainConfig(epochs=cfg.long_teacher_epochs, batch_size=cfg.teacher_batch, lr=cfg.teacher_lr,
+                           schedule="step", step_size=cfg.long_teacher_step, gamma=0.1, seed=seed,
+                           metric=metric, progress=False)
     e, b, lr = {"teacher": (cfg.teacher_epochs, cfg.teacher_batch, cfg.teacher_lr),
                 "student": (cfg.student_epochs, cfg.student_batch, cfg.student_lr),
                 "vae": (cfg.vae_epochs, cfg.vae_batch, cfg.vae_lr),
@@ -114,103 +130,132 @@ def _train_cfg(cfg: MultidomainConfig, kind: str, seed: int, metric: str = "accu
 
 
 class Lab:
-    """Everything one profile of the chapter trains, built lazily and cached on disk."""
+    """Everything one profile of the chapter trains: the VAE, the teachers (one per
+    teacher seed), the students. Models are built lazily (see the module docstring)."""
 
     def __init__(self, cfg: MultidomainConfig, store: RunStore | None = None) -> None:
         self.cfg, self.store = cfg, store or RunStore()
         self.data: ImageDomains = load_image_domains(cfg.n_small, cfg.split_seed, cfg.test_rows)
-        self._teachers: dict[str, tuple[dict, torch.nn.Module]] = {}
-        self._vae: tuple[dict, PairedVAE] | None = None
+        self._teachers: dict[tuple[str, int], TrainedModel] = {}
+        self._vae: TrainedModel | None = None
+
+    @property
+    def teacher_seed_list(self) -> list[int]:
+        """The teachers' seeds: the first ``teacher_seeds`` student seeds."""
+        return list(self.cfg.seeds[:self.cfg.teacher_seeds])
+
+    def teacher_seed(self, seed: int) -> int:
+        """The teacher seed a student seed uses: student ``seeds[i]`` -> ``seeds[i mod k]``."""
+        seeds = list(self.cfg.seeds)
+        i = seeds.index(seed) if seed in seeds else seed
+        return seeds[i % self.cfg.teacher_seeds]
 
     # -- the VAE phi ---------------------------------------------------------------------
     def vae_params(self) -> dict:
         c = self.cfg
         return {"kind": "vae", "rows": c.vae_rows, "epochs": c.vae_epochs, "batch": c.vae_batch,
-                "lr": c.vae_lr, "pair_seed": c.split_seed, "arch": "784-200-64, decoders fmnist/mnist"}
+                "lr": c.vae_lr, "pair_seed": c.split_seed, "arch": "784-200-64, decoders fmnist/mnist",
+                "gallery_noise": c.noise_std}
 
-    def vae(self) -> tuple[dict, PairedVAE]:
-        """The VAE trained on (FMNIST image, same-label random MNIST image) pairs, seed 0."""
+    def vae(self) -> TrainedModel:
+        """The VAE trained on (FMNIST image, same-label random MNIST image) pairs, seed 0.
+        Its record's ``extra["gallery"]`` holds what each φ does to six FMNIST-Small
+        images (uint8), so the chapter's figure needs no model."""
         if self._vae is None:
             d, c = self.data, self.cfg
-            pairs = d.fmnist_train.with_extra("paired", d.mnist_train.x[
-                pair_by_label(d.fmnist_train.y, d.mnist_train.y, c.split_seed)])
-            pairs = _rows(pairs, c.vae_rows)
 
             def build():
                 seed_everything(0)
                 return PairedVAE(("fmnist", "mnist"))
 
             def train(vae):
-                hist = fit(vae, pairs, PairedELBO("fmnist", "mnist"), _train_cfg(c, "vae", 0))
-                return {"metrics": {"neg_elbo": hist.train_loss[-1]}, "history": hist.to_dict()}
+                pairs = d.fmnist_train.with_extra("paired", d.mnist_train.x[
+                    pair_by_label(d.fmnist_train.y, d.mnist_train.y, c.split_seed)])
+                hist = fit(vae, _rows(pairs, c.vae_rows), PairedELBO("fmnist", "mnist"), _train_cfg(c, "vae", 0))
+                vae.cpu().eval()
+                from .report import phi_gallery  # figure data, stored in the record
+                gallery = phi_gallery(d.fmnist_small.inputs()[:6], vae, c.noise_std)
+                u8 = {k: (v / max(1.0, float(v.max())) * 255).round().to(torch.uint8).tolist()
+                      for k, v in gallery.items()}
+                return {"metrics": {"neg_elbo": hist.train_loss[-1]}, "history": hist.to_dict(),
+                        "extra": {"gallery": u8}}
 
-            self._vae = self.store.model_run(CHAPTER, "VAE FMNIST→MNIST", 0, self.vae_params(), c.profile,
-                                             build, train)
-            self._vae[1].eval()
+            self._vae = self.store.trained_model(CHAPTER, "VAE FMNIST→MNIST", 0, self.vae_params(), c.profile,
+                                                 build, train)
         return self._vae
 
     # -- teachers ------------------------------------------------------------------------
-    def teacher_spec(self, name: str):
-        """(train split, test split, training map, input width, extra params) of a teacher."""
-        d, c = self.data, self.cfg
-        t = c.teacher_rows
-        if name == "FMNIST-train":
-            return _rows(d.fmnist_train, t), d.fmnist_test, IdentityMap(), 784, {}
-        if name == "FMNIST-Big":
-            return _rows(d.fmnist_big, t), d.fmnist_test, IdentityMap(), 784, {}
+    def teacher_map(self, name: str) -> tuple[torch.nn.Module, int, dict]:
+        """(training map φ, input width, extra params) of a teacher."""
+        c = self.cfg
         if name == "FMNIST-Big, noise φ":
-            return _rows(d.fmnist_big, t), d.fmnist_test, GaussianNoise(c.noise_std), 784, {"noise": c.noise_std}
+            return GaussianNoise(c.noise_std), 784, {"noise": c.noise_std}
         if name == "FMNIST-Big, dilation φ":
-            return _rows(d.fmnist_big, t), d.fmnist_test, DilatedConv(), 576, {}
-        if name == "MNIST-Big":
-            return _rows(d.mnist_big, t), d.mnist_test, IdentityMap(), 784, {}
+            return DilatedConv(), 576, {}
         if name == "GeneratedMNIST":
-            vae_rec, vae = self.vae()
-            train, held = generated_mnist(vae, d.fmnist_small, c.generated_per_object)
-            return _rows(train, t), held, IdentityMap(), 784, {"vae": vae_rec["key"],
-                                                                "per_object": c.generated_per_object}
+            return IdentityMap(), 784, {"vae": self.vae().record["key"], "per_object": c.generated_per_object}
+        if name == "FMNIST-train, trained longer":
+            return IdentityMap(), 784, {"epochs": c.long_teacher_epochs, "schedule": "step",
+                                        "step": c.long_teacher_step, "gamma": 0.1}
+        if name in ("FMNIST-train", "FMNIST-Big", "MNIST-Big"):
+            return IdentityMap(), 784, {}
+        raise ValueError(f"unknown teacher {name!r}")
+
+    def teacher_data(self, name: str) -> tuple[Split, Split]:
+        """(training split, the test split of the teacher's own domain)."""
+        d, t = self.data, self.cfg.teacher_rows
+        if name.startswith("FMNIST-train"):
+            return _rows(d.fmnist_train, t), d.fmnist_test
+        if name.startswith("FMNIST-Big"):
+            return _rows(d.fmnist_big, t), d.fmnist_test
+        if name == "MNIST-Big":
+            return _rows(d.mnist_big, t), d.mnist_test
+        if name == "GeneratedMNIST":  # held out: other VAE samples of the same 1,000 images
+            train, held = generated_mnist(self.vae().model.eval(), d.fmnist_small, self.cfg.generated_per_object)
+            return _rows(train, t), held
         raise ValueError(f"unknown teacher {name!r}")
 
     def teacher_params(self, name: str) -> dict:
         c = self.cfg
-        extra = self.teacher_spec(name)[4] if name != "GeneratedMNIST" else {
-            "vae": self.vae()[0]["key"], "per_object": c.generated_per_object}
         return {"kind": "teacher", "data": name, "rows": c.teacher_rows, "n_small": c.n_small,
                 "split_seed": c.split_seed, "test_rows": c.test_rows, "epochs": c.teacher_epochs,
-                "batch": c.teacher_batch, "lr": c.teacher_lr, **extra}
+                "batch": c.teacher_batch, "lr": c.teacher_lr, **self.teacher_map(name)[2]}
 
-    def teacher(self, name: str) -> tuple[dict, Composed]:
-        """``f o phi_train`` trained with CE (Adam, seed 0); the record holds its test accuracy."""
-        if name not in self._teachers:
-            train, test, phi, width, _ = self.teacher_spec(name)
+    def teacher(self, name: str, seed: int = 0) -> TrainedModel:
+        """``f o phi_train`` trained with CE (Adam, seed ``seed``); its record holds the
+        accuracy on its own domain's test part; the model is built only on ``.model``."""
+        if (name, seed) not in self._teachers:
+            phi, width, _ = self.teacher_map(name)
+            kind = "long_teacher" if name.endswith("trained longer") else "teacher"
 
             def build():
-                seed_everything(0)
+                seed_everything(seed)
                 return Composed(phi, MLP([width] + TEACHER_SIZES[1:]))
 
             def fit_teacher(model):
-                from ...losses import CrossEntropy
-                hist = fit(model, train, CrossEntropy(), _train_cfg(self.cfg, "teacher", 0), test=test)
+                train, test = self.teacher_data(name)
+                hist = fit(model, train, CrossEntropy(), _train_cfg(self.cfg, kind, seed), test=test)
                 return {"metrics": {"accuracy": hist.last, "ce": hist.test_loss[-1]}, "history": hist.to_dict()}
 
-            rec, model = self.store.model_run(CHAPTER, f"teacher: {name}", 0, self.teacher_params(name),
-                                              self.cfg.profile, build, fit_teacher)
-            model.eval()
-            self._teachers[name] = (rec, model)
-        return self._teachers[name]
+            self._teachers[(name, seed)] = self.store.trained_model(
+                CHAPTER, f"teacher: {name}", seed, self.teacher_params(name), self.cfg.profile, build, fit_teacher)
+        return self._teachers[(name, seed)]
 
     # -- students ------------------------------------------------------------------------
-    def distiller(self, teacher: str | None, phi: str | None) -> tuple[torch.nn.Module | None, dict]:
-        """``f o phi`` used at student time, and its description for the run key."""
+    def distiller(self, teacher: str | None, phi: str | None, seed: int = 0):
+        """``(params, make)``: the teacher's description for a run key, and a function that
+        builds ``f o phi`` used at student time (``None`` without a teacher) when called."""
         if teacher is None:
-            return None, {"teacher": None}
-        rec, comp = self.teacher(teacher)
-        if phi == "vae":
-            vae_rec, vae = self.vae()
-            model = Composed(VAEMap(vae, "mnist"), comp.model)
-        else:
-            model = comp  # the teacher's own training map (identity / noise / dilation)
-        return model, {"teacher": rec["key"], "phi": phi or "identity"}
+            return {"teacher": None}, lambda: None
+        t = self.teacher(teacher, seed)
+
+        def make():
+            comp = t.model.eval()
+            if phi == "vae":  # the teacher's own map is replaced by the VAE translation
+                return Composed(VAEMap(self.vae().model.eval(), "mnist"), comp.model).eval()
+            return comp       # the teacher's own training map (identity / noise / dilation)
+
+        return {"teacher": t.record["key"], "phi": phi or "identity"}, make
 
     def student_train_split(self, setting: str) -> Split:
         d = self.data
@@ -218,21 +263,24 @@ class Lab:
 
     def run_student(self, setting: str, seed: int, teacher: str | None, phi: str | None = None,
                     lam: float | None = None, temperature: float | None = None,
-                    scale: float | None = None) -> dict:
-        """One re-initialised student (seed ``seed``): metrics ``accuracy``, ``ce`` (last
-        epoch, test) and ``integral`` (area under its test-CE curve)."""
+                    scale: float | None = None, t_squared: bool = False) -> dict:
+        """One re-initialised student (seed ``seed``, with the teacher of
+        :meth:`teacher_seed`): metrics ``accuracy``, ``ce`` (last epoch, test) and
+        ``integral`` (area under its test-CE curve)."""
         c = self.cfg
         lam = c.lam if lam is None else lam
         temperature = c.temperature if temperature is None else temperature
         scale = c.loss_scale if scale is None else scale
         train = self.student_train_split(setting)
-        model, tparams = self.distiller(teacher, phi)
+        tparams, make = self.distiller(teacher, phi, self.teacher_seed(seed))
         params = {"kind": "student", "rows": len(train), "test_rows": c.test_rows, "epochs": c.student_epochs,
                   "batch": c.student_batch, "lr": c.student_lr, "lam": lam, "T": temperature,
                   "scale": scale, "split_seed": c.split_seed, **tparams}
+        if t_squared:
+            params["t_squared"] = True
 
         def go():
-            data, objective = self._objective(train, model, lam, temperature, scale)
+            data, objective = self._objective(train, make(), lam, temperature, scale, t_squared)
             seed_everything(seed)
             student = MLP(STUDENT_SIZES)
             hist = fit(student, data, objective, _train_cfg(c, "student", seed), test=self.data.fmnist_test)
@@ -240,18 +288,19 @@ class Lab:
 
         return self.store.run(CHAPTER, setting, seed, params, c.profile, go)
 
-    def _objective(self, train: Split, model, lam, temperature, scale):
+    def _objective(self, train: Split, model, lam, temperature, scale, t_squared: bool = False):
         if model is not None and not getattr(model, "random", False) and lam < 1:
             train = cache_outputs(model, train)  # deterministic phi: teacher answers once
             model = None
-        return train, MultiDomainKD("classification", lam, temperature, scale, teacher=model)
+        return train, MultiDomainKD("classification", lam, temperature, scale, teacher=model, t_squared=t_squared)
 
     def run_continued(self, setting: str, teacher: str | None, phi: str | None = None) -> list[dict]:
         """The thesis code's "5 attempts": ONE student trained ``len(seeds)`` times in a row
-        (a new Adam each attempt, weights kept). Attempt ``i`` is stored as seed ``i``."""
+        (a new Adam each attempt, weights kept), with the first teacher. Attempt ``i`` is
+        stored as seed ``i``."""
         c = self.cfg
         train = self.student_train_split(setting)
-        model, tparams = self.distiller(teacher, phi)
+        tparams, make = self.distiller(teacher, phi, self.teacher_seed_list[0])
         params = {"kind": "continued", "rows": len(train), "test_rows": c.test_rows, "epochs": c.student_epochs,
                   "batch": c.student_batch, "lr": c.student_lr, "lam": c.lam, "T": c.temperature,
                   "scale": c.loss_scale, "split_seed": c.split_seed, "attempts": len(c.seeds), **tparams}
@@ -260,7 +309,7 @@ class Lab:
 
         def chain(i: int):
             if not cached:
-                data, objective = self._objective(train, model, c.lam, c.temperature, c.loss_scale)
+                data, objective = self._objective(train, make(), c.lam, c.temperature, c.loss_scale)
                 seed_everything(0)
                 student = MLP(STUDENT_SIZES)
                 for a in range(len(c.seeds)):
@@ -271,6 +320,22 @@ class Lab:
         return [self.store.run(CHAPTER, name, a, params, c.profile, lambda a=a: chain(a))
                 for a in range(len(c.seeds))]
 
+    def teacher_quality(self, setting: str, seed: int) -> dict:
+        """The teacher of ``setting`` (teacher seed ``seed``) as the student meets it:
+        accuracy and CE of ``f o phi`` on the student's test set (Fashion-MNIST test);
+        a random φ draws once per image (seeded)."""
+        teacher, phi = SETTINGS[setting]
+        tparams, make = self.distiller(teacher, phi, seed)
+        params = {"kind": "teacher through phi", "test_rows": self.cfg.test_rows, **tparams}
+
+        def go():
+            model = make()
+            seed_everything(seed)
+            ev = evaluate(model, self.data.fmnist_test)
+            return {"metrics": {"accuracy": ev["accuracy"], "ce": ev["loss"]}}
+
+        return self.store.run(CHAPTER, TEACHER_VIA_PHI + setting, seed, params, self.cfg.profile, go)
+
 
 def _classification_result(hist) -> dict:
     return {"metrics": {"accuracy": hist.last, "ce": hist.test_loss[-1],
@@ -278,10 +343,13 @@ def _classification_result(hist) -> dict:
             "history": hist.to_dict()}
 
 
+TEACHER_VIA_PHI = "teacher through φ: "   # setting-name prefix of the teacher-quality records
+
 # The thesis table: setting -> (teacher, phi at student time). Names = the paper.py names.
 SETTINGS: dict[str, tuple[str | None, str | None]] = {
     "full FMNIST, no teacher": (None, None),
     "full FMNIST, teacher": ("FMNIST-train", "identity"),
+    "full FMNIST, teacher trained longer": ("FMNIST-train, trained longer", "identity"),  # ours
     "Small, no teacher": (None, None),
     "Small, teacher on FMNIST-Big": ("FMNIST-Big", "identity"),
     "Small, noise φ": ("FMNIST-Big, noise φ", "noise"),
@@ -290,6 +358,7 @@ SETTINGS: dict[str, tuple[str | None, str | None]] = {
     "MNIST teacher, no φ": ("MNIST-Big", "identity"),
     "GeneratedMNIST teacher": ("GeneratedMNIST", "vae"),
 }
+TEACHERS = list(dict.fromkeys(t for t, _ in SETTINGS.values() if t is not None))
 
 
 def run_classification(lab: Lab, settings=None) -> list[dict]:
@@ -304,57 +373,27 @@ def run_classification(lab: Lab, settings=None) -> list[dict]:
     return out
 
 
-def run_sweeps(lab: Lab, setting: str = "Small, teacher on FMNIST-Big") -> tuple[list[dict], list[dict]]:
-    """λ sweep (loss ``λ CE + (1-λ) softCE``, scale 1, T from the config) and T sweep (the
-    thesis loss, λ and scale from the config) of one setting, on the first seeds."""
+def run_teachers(lab: Lab) -> tuple[list[dict], list[dict]]:
+    """Every teacher's records (one per teacher seed; quality on its own test part) and
+    every teacher-quality record (``f o phi`` on the student's test set, per setting)."""
+    own = [lab.teacher(t, s).record for t in TEACHERS for s in lab.teacher_seed_list]
+    via = [lab.teacher_quality(k, s) for k, (t, _) in SETTINGS.items() if t is not None
+           for s in lab.teacher_seed_list]
+    return own, via
+
+
+def run_sweeps(lab: Lab, setting: str = "Small, teacher on FMNIST-Big") -> dict[str, list[dict]]:
+    """Sweeps of one setting on the first ``sweep_seeds`` seeds: ``"λ"`` (loss
+    ``λ CE + (1-λ) softCE``, scale 1, T from the config), ``"T"`` (the thesis loss, no
+    ``T^2``) and ``"T, ×T²"`` (the thesis loss with the soft term times ``T^2``)."""
     c = lab.cfg
     teacher, phi = SETTINGS[setting]
     seeds = c.seeds[:c.sweep_seeds]
-    lam_recs = [lab.run_student(f"λ sweep: {setting}, λ={v:g}", s, teacher, phi, lam=v, scale=1.0)
-                for v in c.lambda_grid for s in seeds]
-    t_recs = [lab.run_student(f"T sweep: {setting}, T={v:g}", s, teacher, phi, temperature=v)
-              for v in c.temperature_grid for s in seeds]
-    return lam_recs, t_recs
-
-
-def run_regression(cfg: MultidomainConfig, store: RunStore | None = None) -> list[dict]:
-    """Table 5 / Figure 1: a [15,32,1] student on Reg-Small, alone and with a
-    [15,256,128,64,64,1] teacher trained on Reg-Big, for both feature readings."""
-    from ...losses import MSE
-
-    store = store or RunStore()
-    out = []
-    for reading in ("leak-free", "leaky"):
-        big, small, test = load_bike_splits(reading, cfg.bike_rows, tuple(cfg.bike_sizes), cfg.split_seed)
-        suffix = "" if reading == "leak-free" else " (leaky: casual+registered)"
-        base = {"reading": reading, "rows": cfg.bike_rows, "sizes": cfg.bike_sizes, "split_seed": cfg.split_seed}
-
-        def build():
-            seed_everything(0)
-            return MLP(REG_TEACHER_SIZES)
-
-        def fit_teacher(model):
-            hist = fit(model, big, MSE(), _train_cfg(cfg, "bike_teacher", 0, "mse"), test=test)
-            return {"metrics": {"mse": hist.last}, "history": hist.to_dict()}
-
-        trec, teacher = store.model_run(CHAPTER, f"teacher: Reg-Big{suffix}", 0,
-                                        {**base, "kind": "teacher", "epochs": cfg.bike_teacher_epochs,
-                                         "batch": cfg.teacher_batch, "lr": cfg.bike_teacher_lr}, cfg.profile, build, fit_teacher)
-        out.append(trec)
-        cached = cache_outputs(teacher.eval(), small)
-        for with_teacher in (False, True):
-            setting = ("Reg-Small, teacher on Reg-Big" if with_teacher else "Reg-Small, no teacher") + suffix
-            params = {**base, "kind": "student", "epochs": cfg.bike_student_epochs, "batch": cfg.bike_student_batch,
-                      "lr": cfg.bike_student_lr,
-                      "lam": cfg.lam, "scale": cfg.loss_scale, "teacher": trec["key"] if with_teacher else None}
-            for seed in cfg.seeds:
-                def go(seed=seed, with_teacher=with_teacher):
-                    seed_everything(seed)
-                    student = MLP(REG_STUDENT_SIZES)
-                    data = cached if with_teacher else small
-                    obj = (MultiDomainKD("regression", cfg.lam, scale=cfg.loss_scale) if with_teacher
-                           else MultiDomainKD("regression", 1.0, scale=1.0))  # plain MSE
-                    hist = fit(student, data, obj, _train_cfg(cfg, "bike_student", seed, "mse"), test=test)
-                    return {"metrics": {"mse": hist.last}, "history": hist.to_dict()}
-                out.append(store.run(CHAPTER, setting, seed, params, cfg.profile, go))
-    return out
+    return {
+        "λ": [lab.run_student(f"λ sweep: {setting}, λ={v:g}", s, teacher, phi, lam=v, scale=1.0)
+              for v in c.lambda_grid for s in seeds],
+        "T": [lab.run_student(f"T sweep: {setting}, T={v:g}", s, teacher, phi, temperature=v)
+              for v in c.temperature_grid for s in seeds],
+        "T, ×T²": [lab.run_student(f"T sweep ×T²: {setting}, T={v:g}", s, teacher, phi, temperature=v,
+                                   t_squared=True) for v in c.temperature_grid for s in seeds],
+    }
