@@ -122,6 +122,33 @@ def test_code_hash_ignores_docstrings_and_follows_imports(tmp_path):
     assert code_hash("toy", pkg) != before          # code it runs
 
 
+def test_code_hash_follows_only_the_reexports_a_chapter_uses(tmp_path):
+    from kdcore.results.provenance import code_files, code_hash
+
+    pkg = tmp_path / "kdcore"
+    (pkg / "chapters" / "toy").mkdir(parents=True)
+    (pkg / "meth").mkdir()
+    for f in (pkg / "__init__.py", pkg / "chapters" / "__init__.py"):
+        f.write_text("")
+    (pkg / "meth" / "__init__.py").write_text('"""Re-exports."""\nfrom .a import A\nfrom .b import B\n__all__ = ["A", "B"]\n')
+    (pkg / "meth" / "a.py").write_text("def A():\n    return 1\n")
+    (pkg / "meth" / "b.py").write_text("def B():\n    return 2\n")
+    (pkg / "chapters" / "toy" / "__init__.py").write_text("from ...meth import A\n")
+    files = {p.relative_to(pkg).as_posix() for p in code_files("toy", pkg)}
+    assert files == {"__init__.py", "chapters/toy/__init__.py", "meth/__init__.py", "meth/a.py"}
+    before = code_hash("toy", pkg)
+    (pkg / "meth" / "b.py").write_text("def B():\n    return 3\n")
+    assert code_hash("toy", pkg) == before          # a method the chapter never takes
+    (pkg / "meth" / "a.py").write_text("def A():\n    return 4\n")
+    assert code_hash("toy", pkg) != before
+    # An __init__ that runs code, or a package imported whole, is followed whole.
+    (pkg / "meth" / "__init__.py").write_text("from .a import A\nfrom .b import B\nA()\n")
+    assert "meth/b.py" in {p.relative_to(pkg).as_posix() for p in code_files("toy", pkg)}
+    (pkg / "meth" / "__init__.py").write_text("from .a import A\nfrom .b import B\n")
+    (pkg / "chapters" / "toy" / "__init__.py").write_text("from ... import meth\nimport kdcore.meth\n")
+    assert "meth/b.py" in {p.relative_to(pkg).as_posix() for p in code_files("toy", pkg)}
+
+
 def test_stale_record_is_recomputed_unless_kept(tmp_path, monkeypatch):
     from kdcore.results import records
 

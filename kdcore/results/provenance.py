@@ -6,7 +6,9 @@ stores; otherwise it is *stale* and ``make reproduce`` recomputes it. The hash c
 - every file of ``kdcore/chapters/<chapter>/`` (or, for a name with no chapter package,
   every kdcore module outside ``kdcore/chapters``), and
 - every kdcore module those files import, transitively (found statically with ``ast``,
-  imports inside functions included), with the ``__init__`` of each enclosing package.
+  imports inside functions included), with the ``__init__`` of each enclosing package;
+  through an ``__init__`` that only re-exports, just the submodules whose names are taken
+  (see :func:`code_files`).
 
 Record keeping, display and verdicts (``kdcore.results``, ``kdcore.display``,
 ``kdcore.verdicts``) and each chapter's ``paper.py`` (the paper's numbers and claims, as
@@ -73,26 +75,108 @@ def module_file(name: str, package: Path = PACKAGE) -> Path | None:
     return None
 
 
+def _absolute(node: ast.ImportFrom, here: str) -> str:
+    if not node.level:
+        return node.module or ""
+    base = here.split(".")
+    base = base[:len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _imports(path: Path, package: Path) -> list[tuple[str, tuple[str, ...]]]:
+    """``(module, names)`` for every import in ``path``: ``names`` are what ``from module
+    import ...`` takes (empty for a plain ``import module``)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    name = _module_name(path, package)
+    here = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.extend((alias.name, ()) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            out.append((_absolute(node, here), tuple(alias.name for alias in node.names)))
+    return out
+
+
+def _reexports(init: Path, package: Path) -> dict[str, str] | None:
+    """For a package ``__init__.py`` that only re-exports (imports, ``__all__`` and constant
+    assignments besides its docstring): which module each name it binds comes from.
+    ``None`` when it runs anything else, so that the whole file is followed."""
+    tree = ast.parse(init.read_text(), filename=str(init))
+    here = _module_name(init, package)
+    found: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            mod = _absolute(node, here)
+            found.update((a.asname or a.name, mod) for a in node.names)
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue                                             # the docstring
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(
+                node.value, (ast.Constant, ast.List, ast.Tuple)) and all(
+                isinstance(e, ast.Constant) for e in getattr(node.value, "elts", [node.value])):
+            continue                                             # __all__, __version__
+        elif not (isinstance(node, ast.Import) and node.names[0].name == "__future__"):
+            return None
+    return found
+
+
 def code_files(chapter: str, package: Path = PACKAGE) -> list[Path]:
-    """The files whose code computes a record of ``chapter`` (see the module docstring)."""
+    """The files whose code computes a record of ``chapter`` (see the module docstring).
+
+    Importing ``a.b.c`` runs the ``__init__`` of ``a`` and ``a.b``: those files enter the
+    hash. When such an ``__init__`` only re-exports names from its submodules, the
+    submodules it re-exports are followed only where a name is actually taken from it
+    (``from kdcore.losses import HintonKD`` follows ``losses/hinton.py``, not
+    ``losses/vid.py``): a re-export defines names and computes nothing, so a change in a
+    method a chapter never calls leaves that chapter's records current.
+    """
     own = package / "chapters" / chapter
     if own.is_dir():
         todo = sorted(p for p in own.rglob("*.py") if p.name != "paper.py")
     else:
         todo = sorted(p for p in package.rglob("*.py") if "chapters" not in p.relative_to(package).parts)
-    seen: set[Path] = set()
+    followed: set[Path] = set()      # files whose imports were walked
+    hashed: set[Path] = set()        # files in the hash
+
+    def skipped(path: Path) -> bool:
+        rel = path.relative_to(package).with_suffix("").parts
+        return ("__pycache__" in path.parts or rel[0] in NOT_COMPUTING
+                or (rel[0] == "chapters" and (rel[-1] == "paper" or rel == ("chapters", "__init__"))))
+
+    def shell(name: str) -> None:
+        """Hash the ``__init__`` files that importing ``name`` runs, without following them."""
+        for k in range(1, name.count(".") + 1):
+            f = module_file(".".join(name.split(".")[:k]), package)
+            if f is not None and not skipped(f):
+                if _reexports(f, package) is None:
+                    todo.append(f)
+                hashed.add(f)
+
     while todo:
         path = todo.pop()
-        rel = path.relative_to(package).with_suffix("").parts
-        if (path in seen or "__pycache__" in path.parts or rel[0] in NOT_COMPUTING
-                or (rel[0] == "chapters" and (rel[-1] == "paper" or rel == ("chapters", "__init__")))):
+        if path in followed or skipped(path):
             continue
-        seen.add(path)
-        names = imported_modules(path, package)
-        # Importing a.b.c runs the __init__ of a and a.b too.
-        names |= {".".join(n.split(".")[:k]) for n in names for k in range(1, n.count(".") + 1)}
-        todo.extend(f for f in (module_file(n, package) for n in names) if f is not None and f not in seen)
-    return sorted(seen)
+        followed.add(path)
+        hashed.add(path)
+        for mod, names in _imports(path, package):
+            file = module_file(mod, package)
+            shell(mod)
+            if file is None:
+                continue
+            reexports = _reexports(file, package) if file.name == "__init__.py" else None
+            if reexports is None or not names:
+                todo.append(file)                              # a module, or a package used whole
+                continue
+            hashed.add(file) if not skipped(file) else None
+            for n in names:
+                sub = module_file(f"{mod}.{n}", package)
+                source = sub or module_file(reexports.get(n, ""), package)
+                if source is None:
+                    todo.append(file)                          # a name we cannot place: follow it all
+                else:
+                    shell(_module_name(source, package))
+                    todo.append(source)
+    return sorted(p for p in hashed if not skipped(p))
 
 
 def _normalised(path: Path) -> str:
