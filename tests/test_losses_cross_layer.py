@@ -127,3 +127,22 @@ def test_authors_lambda_index_bug():
     torch.testing.assert_close(authors_lambda(u[:16], 4, 4, True), authors_lambda(u[:16], 4, 4, False))
     with pytest.raises(ValueError, match="S"):
         authors_lambda(torch.rand(12), 3, 4, faithful=True)
+
+
+def test_teacher_to_student_direction_predicts_the_student_feature():
+    """μ reads the teacher's feature and the student's feature is the target: the loss is
+    vid_nll(μ(t), s), and the student's weights get a gradient through that target."""
+    from kdcore.losses import vid_nll
+
+    obj, student, batch = _setup([("conv3", "fc1")], lam=torch.ones(1), beta=1.0, direction="teacher_to_student")
+    term = obj.terms[0]
+    t = batch["teacher/conv3"]
+    s = student.features(batch["x"])["fc1"]
+    assert term.mu(t).shape == s.shape
+    expected = vid_nll(term.mu(t), s, term.variance)
+    out = obj(student, batch)
+    assert torch.allclose(out["vid"], expected, rtol=1e-5)
+    out["vid"].backward()
+    assert student.fc1.weight.grad is not None and student.fc1.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="direction"):
+        _setup([("conv3", "fc1")], direction="sideways")

@@ -39,12 +39,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import check_range
+from ..config import check_choice, check_range
 from .vid import VIDTerm
 
-__all__ = ["CrossLayerVID", "pairwise_pairs", "all_to_all_pairs", "authors_lambda", "neg_log_weights"]
+__all__ = ["CrossLayerVID", "pairwise_pairs", "all_to_all_pairs", "authors_lambda", "neg_log_weights", "DIRECTIONS"]
 
 Pair = tuple[str, str]   # (teacher layer, student layer)
+# Which side the regressor μ reads: VID (Ahn et al.) predicts the teacher's feature from the
+# student's; the heterogeneous draft also ran the reverse, μ(teacher) predicting the student.
+DIRECTIONS = ("student_to_teacher", "teacher_to_student")
 
 
 def pairwise_pairs(teacher_layers: Sequence[str], student_layers: Sequence[str]) -> list[Pair]:
@@ -107,6 +110,9 @@ class CrossLayerVID(nn.Module):
             current mode: ``eval()`` for running BatchNorm statistics).
         prefix: batch key prefix of cached teacher features.
         teacher_bf16: run that teacher under bf16 autocast.
+        direction: ``"student_to_teacher"`` (VID: ``-log q(t | μ(s))``) or
+            ``"teacher_to_student"`` (``-log q(s | μ(t))``: the student's feature is the
+            target and receives the gradient; Gorpinich et al.'s "μ teacher→student").
 
     Returns (``forward``): ``{"ce": (1-β) CE, "vid": β Σ λ VID}`` (scalars).
     """
@@ -115,17 +121,20 @@ class CrossLayerVID(nn.Module):
                  student_shapes: dict[str, Sequence[int]], lam: Sequence[float] | Tensor, beta: float,
                  faithful: bool = False, last_pair_scale: float = 1.0, variance: str = "scalar",
                  reduction: str = "sum", init_variance: float = math.log(2.0), teacher: nn.Module | None = None,
-                 prefix: str = "teacher/", teacher_bf16: bool = True) -> None:
+                 prefix: str = "teacher/", teacher_bf16: bool = True,
+                 direction: str = "student_to_teacher") -> None:
         super().__init__()
+        check_choice("direction", direction, DIRECTIONS)
         if not pairs:
             raise ValueError("parameter 'pairs' must hold at least one (teacher, student) pair")
         check_range("beta", beta, 0, 1)
         check_range("last_pair_scale", last_pair_scale, 0)
         self.pairs = [(str(t), str(s)) for t, s in pairs]
         self.beta, self.faithful, self.last_pair_scale = float(beta), faithful, float(last_pair_scale)
+        self.reverse = direction == "teacher_to_student"
         self.terms = nn.ModuleList(
-            VIDTerm(student_shapes[s], teacher_shapes[t], variance, init_variance, faithful=faithful,
-                    reduction=reduction) for t, s in self.pairs)
+            VIDTerm(*((teacher_shapes[t], student_shapes[s]) if self.reverse else (student_shapes[s], teacher_shapes[t])),
+                    variance, init_variance, faithful=faithful, reduction=reduction) for t, s in self.pairs)
         self.register_buffer("lam", torch.zeros(len(self.pairs)))
         self.set_lambda(lam)
         # Not a submodule: the teacher is frozen and its weights are not the objective's.
@@ -155,6 +164,11 @@ class CrossLayerVID(nn.Module):
             feats = teacher.features(x)
         return {n: feats[n] for n in names}
 
+    def pair_loss(self, term: VIDTerm, s: Tensor, t: Tensor) -> Tensor:
+        """One pair's VID term in this objective's direction (``s``, ``t``: student and teacher features)."""
+        # Cached teacher features may be bf16; the regressor's weights are float32.
+        return term(t.float(), s) if self.reverse else term(s, t)
+
     def forward(self, model: nn.Module, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         feats = model.features(batch["x"])
         ce = F.cross_entropy(feats["logits"].float(), batch["y"])
@@ -162,9 +176,9 @@ class CrossLayerVID(nn.Module):
             # The authors' loop overwrote one variable per pair and used only the last one.
             t_name, s_name = self.pairs[-1]
             t = self.teacher_features(batch, [t_name])[t_name]
-            vid = self.last_pair_scale * self.terms[-1](feats[s_name], t)
+            vid = self.last_pair_scale * self.pair_loss(self.terms[-1], feats[s_name], t)
         else:
             t_feats = self.teacher_features(batch, self.teacher_layers)
-            nll = torch.stack([term(feats[s], t_feats[t]) for (t, s), term in zip(self.pairs, self.terms)])
+            nll = torch.stack([self.pair_loss(term, feats[s], t_feats[t]) for (t, s), term in zip(self.pairs, self.terms)])
             vid = (self.lam * nll).sum()     # elementwise, not a matmul: autocast keeps it float32
         return {"ce": (1 - self.beta) * ce, "vid": self.beta * vid}

@@ -50,7 +50,7 @@ class MetaCrossLayer(nn.Module):
             raise ValueError(f"{lam.numel()} weights for {len(self.base.pairs)} pairs")
         feats = model.features(batch["x"])
         t_feats = self.base.teacher_features(batch, self.base.teacher_layers)
-        vid = sum(lam[p] * term(feats[s], t_feats[t])
+        vid = sum(lam[p] * self.base.pair_loss(term, feats[s], t_feats[t])
                   for p, ((t, s), term) in enumerate(zip(self.base.pairs, self.base.terms)))
         z = feats["logits"]
         z = z.float() if z.dtype in (torch.float16, torch.bfloat16) else z

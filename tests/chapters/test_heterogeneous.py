@@ -80,7 +80,9 @@ def test_every_job_kind_runs_and_resumes(tmp_path, monkeypatch):
         raise
     recs = store.records("heterogeneous")
     assert {r["setting"] for r in recs} >= {"synthetic: gradient", "synthetic: hyperopt",
-                                            "all pairs ConvTiny -> ConvVeryTiny: tuned"}
+                                            "all pairs ConvTiny -> ConvVeryTiny: tuned",
+                                            "single pair bi-level, ConvTiny -> ConvVeryTiny (mu student->teacher)",
+                                            "single pair bi-level, ConvTiny -> ConvVeryTiny (mu teacher->student)"}
     tuned = next(r for r in recs if r["setting"].endswith("tuned"))
     lam = torch.tensor(tuned["extra"]["trajectory"][-1]["lambda"])
     assert lam.shape == (4, 4) and abs(lam.sum().item() - 1) < 1e-5

@@ -1,7 +1,7 @@
 """Every run of the chapter as an independent job, for ``python -m kdcore.chapters.heterogeneous``
 to spread over processes sharing one device. A job is a tuple whose first entry names its
 kind: ``("table", dataset, method, run)`` (``run = -1`` for a whole Optuna search, which is
-sequential), ``("sweep", lambda)``, ``("single",)``, ``("cross", teacher, method, seed)``.
+sequential), ``("sweep", lambda)``, ``("single", direction)``, ``("cross", teacher, method, seed)``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from ...results import RunStore
-from .pairs import cross_run, single_pair_run, sweep_run
+from .pairs import SINGLE_DIRECTIONS, cross_run, single_pair_run, sweep_run
 from .runners import HeterogeneousConfig
 from .table import hyperopt_runs, table_run
 
@@ -35,7 +35,7 @@ def jobs(cfg: HeterogeneousConfig) -> list[tuple]:
     cross_steps = cfg.cross_epochs * cfg.n_rows["cifar10_reduced"] / cfg.batch_size
     out += [(2 * cross_steps, ("sweep", lam)) for lam in [0.0, *cfg.sweep_lambdas]]
     if cfg.single_pair:
-        out.append((4 * cross_steps, ("single",)))
+        out += [(4 * cross_steps, ("single", direction)) for direction in SINGLE_DIRECTIONS]
     for t in cfg.cross_teachers:
         for m in cfg.cross_methods:
             cost = {"tuned": 12, "none": 1, "hinton": 1}.get(m, 3) * (3 if t != "conv_tiny" else 1)
@@ -51,7 +51,7 @@ def run_job(cfg: HeterogeneousConfig, store: RunStore, job: tuple) -> list[dict]
     if kind == "sweep":
         return [sweep_run(cfg, store, args[0])]
     if kind == "single":
-        return [single_pair_run(cfg, store)]
+        return [single_pair_run(cfg, store, direction=args[0])]
     if kind == "cross":
         return [cross_run(cfg, store, *args)]
     raise ValueError(f"unknown job kind {kind!r}")

@@ -29,7 +29,7 @@ from ...results import RunStore
 from ...train import TrainConfig, cache_features, cache_outputs, fit, resolve_device, seed_everything
 from .runners import CHAPTER, HeterogeneousConfig, data, teacher
 
-__all__ = ["LAYERS", "STUDENT_LAYERS", "layer_pairs", "sweep_run", "sweep_setting", "single_pair_run", "cross_run",
+__all__ = ["LAYERS", "STUDENT_LAYERS", "layer_pairs", "sweep_run", "sweep_setting", "single_pair_run", "single_setting", "SINGLE_DIRECTIONS", "cross_run",
            "cross_setting"]
 
 DATASET = "cifar10_reduced"
@@ -117,12 +117,27 @@ def sweep_run(cfg: HeterogeneousConfig, store: RunStore, lam: float, seed: int =
     return store.run(CHAPTER, sweep_setting(t_name, lam), seed, params, cfg.profile, run)
 
 
-def single_pair_run(cfg: HeterogeneousConfig, store: RunStore, seed: int = 0) -> dict:
-    """The draft's bi-level run: one lambda on VID(fc1), tuned by the hypergradient."""
+SINGLE_DIRECTIONS = {"student_to_teacher": "mu student->teacher", "teacher_to_student": "mu teacher->student"}
+
+
+def single_setting(direction: str) -> str:
+    """Run-record setting of the single-pair run (the names of :mod:`.paper`)."""
+    return f"single pair bi-level, ConvTiny -> ConvVeryTiny ({SINGLE_DIRECTIONS[direction]})"
+
+
+def single_pair_run(cfg: HeterogeneousConfig, store: RunStore, seed: int = 0,
+                    direction: str = "student_to_teacher") -> dict:
+    """The draft's bi-level run: one lambda on VID(fc1), tuned by the hypergradient.
+
+    ``direction`` is which side the regressor μ reads (the authors logged both: 0.5773 with
+    μ teacher→student, 0.5899 with μ student→teacher; see
+    :class:`kdcore.losses.CrossLayerVID`)."""
     t_name = "conv_tiny"
     hcfg = HyperConfig(lr=1e-3, optimizer="adam", clip=1e-2, method="finite_difference",
                        val_batch_size=cfg.batch_size, seed=seed, record_every=10)
     params = {**_base_params(cfg), "teacher": t_name, "start": 1e-4, "hyper": hcfg.__dict__}
+    if direction != "student_to_teacher":      # the first runs' keys stay as they were
+        params["direction"] = direction
 
     def run() -> dict:
         split, t = _train_split(cfg, store, t_name, ["fc1"])
@@ -130,7 +145,8 @@ def single_pair_run(cfg: HeterogeneousConfig, store: RunStore, seed: int = 0) ->
         seed_everything(seed)
         model = build_model("conv_very_tiny")
         meta = ClampedScalar(1e-4, 0.0, 1.0, name="beta")
-        base = CrossLayerVID([("fc1", "fc1")], feature_shapes(t, ["fc1"]), _student_shapes(), [1.0], beta=0.5)
+        base = CrossLayerVID([("fc1", "fc1")], feature_shapes(t, ["fc1"]), _student_shapes(), [1.0], beta=0.5,
+                             direction=direction)
         objective = MetaCrossLayer(base, meta)
         cb = HyperStep(meta, objective, CrossEntropy(), d.val, hcfg)
         hist = fit(model, split, objective, _sgd(cfg, seed), d.test, callbacks=[cb], desc="single pair")
@@ -138,8 +154,7 @@ def single_pair_run(cfg: HeterogeneousConfig, store: RunStore, seed: int = 0) ->
         out["metrics"]["final_lambda"] = meta.snapshot()["beta"]
         return out
 
-    return store.run(CHAPTER, "single pair bi-level, ConvTiny -> ConvVeryTiny (mu student->teacher)", seed, params,
-                     cfg.profile, run)
+    return store.run(CHAPTER, single_setting(direction), seed, params, cfg.profile, run)
 
 
 def cross_setting(teacher_name: str, method: str) -> str:
