@@ -12,28 +12,44 @@ skipped), and independent *parts* of a chapter can run in parallel processes:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["run_parts"]
+__all__ = ["load_profile", "run_parts"]
+
+C = TypeVar("C")
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load_params(name: str, profile: str, params: Path | None) -> dict[str, Any]:
-    import yaml
+def load_profile(name: str, config_cls: type[C], profile: str, params: Path | None = None,
+                 overrides: dict[str, Any] | None = None) -> C:
+    """The validated config of chapter ``name`` at ``profile``, for every script entry point.
 
-    if profile == "smoke":
-        return {"profile": "smoke"}
-    path = params or ROOT / "notebooks" / "params" / f"{name}.yaml"
-    if not path.exists():
-        raise SystemExit(f"no parameters for {name!r} profile {profile!r}: {path} is missing")
-    values = yaml.safe_load(path.read_text()) or {}
-    if values.get("profile") != profile:
-        raise SystemExit(f"{path} sets profile {values.get('profile')!r}, not {profile!r}")
-    return values
+    ``smoke`` is the config's defaults (the notebook's ``parameters`` cell); any other
+    profile reads ``params`` (default ``notebooks/params/<name>.yaml``), which must say
+    ``profile: <profile>``. ``overrides`` replace single values. Unknown names and bad
+    values fail here (the configs refuse them), before any work starts.
+    """
+    values: dict[str, Any] = {"profile": profile}
+    if profile != "smoke":
+        import yaml
+
+        path = params or ROOT / "notebooks" / "params" / f"{name}.yaml"
+        if not path.exists():
+            raise FileNotFoundError(f"no parameters for {name!r} profile {profile!r}: {path} is missing")
+        values = yaml.safe_load(path.read_text()) or {}
+        if values.get("profile") != profile:
+            raise ValueError(f"{path} sets profile {values.get('profile')!r}, not {profile!r}")
+    merged = {**values, **(overrides or {})}
+    if dataclasses.is_dataclass(config_cls):
+        unknown = sorted(set(merged) - {f.name for f in dataclasses.fields(config_cls)})
+        if unknown:
+            raise ValueError(f"unknown parameters {unknown}: see {config_cls.__name__} for the allowed names")
+    return config_cls(**merged)
 
 
 def run_parts(name: str, config_cls: type, parts: dict[str, Callable[[Any, Any], object]],
@@ -49,7 +65,7 @@ def run_parts(name: str, config_cls: type, parts: dict[str, Callable[[Any, Any],
     parser.add_argument("--part", action="append", choices=list(parts), default=None,
                         help="run only this part (repeatable; default: all, in order)")
     args = parser.parse_args(argv)
-    cfg = config_cls(**_load_params(name, args.profile, args.params))    # validates before any work
+    cfg = load_profile(name, config_cls, args.profile, args.params)    # validates before any work
     store = RunStore(args.results)
     for part in args.part or list(parts):
         t0 = time.perf_counter()

@@ -22,32 +22,21 @@ import os
 import sys
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
 
+from ...profile_cli import load_profile
 from ...results import RunStore
 from . import experiments, search
 from .cost import feature_cost
 from .runners import DeepNetsConfig, Lab
 
-ROOT = Path(__file__).resolve().parents[3]
-
 
 def load_config(profile: str, params: Path | None = None) -> DeepNetsConfig:
     """The smoke defaults, or the paper profile from the yaml file (validated)."""
-    if profile == "smoke":
-        return DeepNetsConfig()
-    import yaml
-
-    path = params or ROOT / "notebooks" / "params" / "deep_nets.yaml"
-    if not path.exists():
-        raise FileNotFoundError(f"paper profile {path} is missing")
-    values = yaml.safe_load(path.read_text()) or {}
-    if values.get("profile") != "paper":
-        raise ValueError(f"{path} must set 'profile: paper'")
-    return DeepNetsConfig(**values)
+    return load_profile("deep_nets", DeepNetsConfig, profile, params)
 
 
 def plan(cfg: DeepNetsConfig) -> list[tuple[tuple, list[tuple]]]:

@@ -6,19 +6,16 @@ sequential), ``("sweep", lambda)``, ``("single", direction)``, ``("cross", teach
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
-from pathlib import Path
 
+from ...profile_cli import load_profile
 from ...results import RunStore
 from .pairs import SINGLE_DIRECTIONS, cross_run, single_pair_run, sweep_run
-from .runners import HeterogeneousConfig
+from .runners import CHAPTER, HeterogeneousConfig
 from .table import hyperopt_runs, table_run
 
 __all__ = ["jobs", "run_job", "load_config", "worker"]
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def jobs(cfg: HeterogeneousConfig) -> list[tuple]:
@@ -60,19 +57,7 @@ def run_job(cfg: HeterogeneousConfig, store: RunStore, job: tuple) -> list[dict]
 def load_config(profile: str, overrides: dict | None = None) -> HeterogeneousConfig:
     """The config of ``profile`` (``paper``: ``notebooks/params/heterogeneous.yaml``; ``smoke``:
     the defaults) with ``overrides``; unknown names and bad values fail here."""
-    import yaml
-
-    params: dict = {}
-    if profile == "paper":
-        path = ROOT / "notebooks" / "params" / "heterogeneous.yaml"
-        if not path.exists():
-            raise FileNotFoundError(f"paper profile {path} is missing")
-        params = yaml.safe_load(path.read_text()) or {}
-    merged = {**params, **(overrides or {})}
-    unknown = sorted(set(merged) - {f.name for f in dataclasses.fields(HeterogeneousConfig)})
-    if unknown:
-        raise ValueError(f"unknown parameters {unknown}: see HeterogeneousConfig for the allowed names")
-    return HeterogeneousConfig(**merged)
+    return load_profile(CHAPTER, HeterogeneousConfig, profile, overrides=overrides)
 
 
 def worker(args: tuple) -> tuple[tuple, float, str]:
