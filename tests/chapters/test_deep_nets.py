@@ -175,6 +175,12 @@ def test_script_plan_orders_work_by_what_it_needs():
     assert dict(todo)[("rerun", *t2[1:], "0")] == [t2]
     assert tasks[0] == ("trial", *t2[1:], "0")                     # the slowest chain starts first
     assert sum(t[0] == "sweep" for t in tasks) == 2 * 2 * cfg.hinton_runs
+    # --only keeps whole dependency chains: every task of a part needs only tasks of that part
+    from kdcore.chapters.deep_nets.script import group
+
+    for task, needs in todo:
+        assert all(group(n) == group(task) for n in needs), task
+    assert {group(t) for t in tasks} == {"hinton", "table1", "table2", "cost"}
 
 
 def test_with_every_record_present_nothing_is_trained_or_loaded(tiny_lab):

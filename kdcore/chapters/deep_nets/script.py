@@ -2,7 +2,7 @@
 ``python -m kdcore.chapters.deep_nets`` (:mod:`.__main__` calls :func:`main`; the worker
 functions live here, in an importable module, so spawned processes can find them):
 
-    python -m kdcore.chapters.deep_nets --profile paper --results DIR [--workers N]
+    python -m kdcore.chapters.deep_nets --profile paper --results DIR [--workers N] [--only PART ...]
 
 ``--profile paper`` reads ``notebooks/params/deep_nets.yaml``; ``smoke`` uses the config's
 defaults (the notebook's ``parameters`` cell). Both are validated by
@@ -113,12 +113,24 @@ def _fast_kernels() -> None:
         torch.backends.cudnn.allow_tf32 = True
 
 
-def teachers(lab: Lab) -> None:
-    """Every teacher the configured experiments need, trained (or loaded) once, here."""
-    need = [("resnet18", "full")]
-    if "table1" in lab.cfg.tables:
+GROUPS = ("hinton", "table1", "table2", "cost")
+
+
+def group(task: tuple) -> str:
+    """Which part of the chapter a unit of :func:`plan` belongs to (``--only`` selects parts)."""
+    kind = task[0]
+    if kind in ("trial", "search", "rerun", "baselines"):
+        return task[1]
+    return "cost" if kind == "cost" else "hinton"        # sweep, best_of_sweep, alone
+
+
+def teachers(lab: Lab, groups: tuple[str, ...] = GROUPS) -> None:
+    """Every teacher the chosen parts of the configured experiments need, trained (or
+    loaded) once, here."""
+    need = [("resnet18", "full")] if {"hinton", "cost"} & set(groups) else []
+    if "table1" in lab.cfg.tables and "table1" in groups:
         need += [("conv_tiny", "full"), ("conv_tiny", "part")]
-    if "table2" in lab.cfg.tables:
+    if "table2" in lab.cfg.tables and {"table2", "cost"} & set(groups):
         need += [("resnet10", "full"), ("resnet10", "part")]
     for arch, kind in need:
         t0 = time.perf_counter()
@@ -184,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", default=None, help="results folder (default: results_root())")
     parser.add_argument("--params", default=None, help="paper-profile yaml (default: notebooks/params/deep_nets.yaml)")
     parser.add_argument("--workers", type=int, default=1, help="processes for the experiments after the teachers")
+    parser.add_argument("--only", nargs="+", choices=GROUPS, default=list(GROUPS),
+                        help="run only these parts (e.g. table1 on a CPU: it needs no ResNet teacher)")
     args = parser.parse_args(argv)
     cfg = load_config(args.profile, Path(args.params) if args.params else None)   # fails before any work
     store = RunStore(args.results, profile=cfg.profile)   # smoke records go to the scratch folder
@@ -193,8 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     lab = _lab(cfg, root)
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu ({os.cpu_count()} cores)"
     print(f"[deep_nets] profile {cfg.profile} on {device}; records in {root}; {args.workers} worker(s)", flush=True)
-    teachers(lab)
-    failed = run_plan(cfg, root, plan(cfg), args.workers)
+    groups = tuple(args.only)
+    teachers(lab, groups)
+    failed = run_plan(cfg, root, [(t, needs) for t, needs in plan(cfg) if group(t) in groups], args.workers)
     wall = time.perf_counter() - t_start
     recs = [r for r in store.records("deep_nets") if r["profile"] == cfg.profile]
     print(f"[deep_nets] wall time {wall:.0f} s on {device}; {len(recs)} records "
