@@ -81,6 +81,8 @@ variance = "scalar"
 reduction = "sum"
 feature_cache_gb = 16.0
 tables = ["table1", "table2"]
+hinton_sweep = True
+cost = True
 cost_epochs = 1
 cost_rows = 16
 
@@ -168,12 +170,17 @@ print(f"[{cfg.profile}] train {len(d.train)} (trials: {len(d.part)} + validation
 # with BatchNorm in training mode, as the authors' `accuracy()` measured their ResNet18.
 
 # %%
-teachers = [lab.teacher("resnet18")] + [lab.teacher(a) for a, t in (("conv_tiny", "table1"), ("resnet10", "table2"))
-                                        if t in cfg.tables]
+teachers = [lab.teacher(a) for a, on in (("resnet18", cfg.hinton_sweep or cfg.cost), ("conv_tiny", "table1" in cfg.tables),
+                                         ("resnet10", "table2" in cfg.tables or cfg.cost)) if on]
 show_table(pd.DataFrame([{"teacher": r["setting"].removeprefix("teacher "), "epochs": r["params"]["epochs"],
                           "10k JPEG": r["metrics"]["accuracy"], "exact 1k": r["metrics"]["accuracy_exact_1k"],
                           "batch-stat": r["metrics"]["accuracy_batch_stats"]} for r in teachers]),
            caption=f"teacher test accuracy (profile: {cfg.profile})")
+not_run = [name for name, on in (("(b) the Hinton sweep", cfg.hinton_sweep), ("the cost timing", cfg.cost),
+                                 ("Table 1", "table1" in cfg.tables), ("Table 2", "table2" in cfg.tables)) if not on]
+if not_run:
+    show_markdown(f"**Not run at profile `{cfg.profile}`:** {', '.join(not_run)} (see the parameters: "
+                  "`hinton_sweep`, `cost`, `tables`). Their sections below say so and show nothing.")
 
 # %% [markdown]
 # ## (b) Hinton's distillation from ResNet18: β and T
@@ -184,31 +191,34 @@ show_table(pd.DataFrame([{"teacher": r["setting"].removeprefix("teacher "), "epo
 # chance, 0.10); the authors dropped those from their figures 4-6, and so do the plots here.
 
 # %%
-ch.hinton_sweep(lab)
-recs = report.chapter_records(store, cfg.profile)
-sweep = report.sweep_frame(recs)
-groups = report.by_setting(recs)
-alone = pd.DataFrame([{"student": s, "accuracy": r["metrics"]["accuracy"]} for s in ("ConvTiny", "ConvVeryTiny")
-                      for r in groups.get(f"{s} alone, {cfg.basic_epochs} epochs", [])])
-box = pd.concat([alone.assign(run="alone"),
-                 sweep.loc[~sweep.diverged, ["student", "accuracy", "loss"]].rename(columns={"loss": "run"})])
-fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-sns.boxplot(box, x="student", y="accuracy", hue="run", ax=axes[0])
-axes[0].axhline(teachers[0]["metrics"]["accuracy"], color="k", ls="--", label="ResNet18 teacher")
-axes[0].set_title(f"alone vs distilled, converged runs ({cfg.profile})")
-axes[0].legend(fontsize=8)
-ok = sweep[~sweep.diverged]
-for ax, x in zip(axes[1:], ("beta", "T")):
-    sns.scatterplot(ok, x=x, y="accuracy", hue="student", style="loss", ax=ax)
-    ax.set_title(f"accuracy vs {x} (figures {5 if x == 'beta' else 6} of the paper)")
-axes[2].set_xscale("log")
-plt.tight_layout()
-plt.show()
-div = sweep[sweep.diverged]
-show_markdown("\n".join(
-    f"- {loss}: {int((g.diverged).sum())} of {len(g)} runs diverged"
-    + (f" (their T: {', '.join(f'{t:.2f}' for t in sorted(g[g.diverged]['T']))})" if g.diverged.any() else "")
-    for loss, g in sweep.groupby("loss", sort=False)))
+if cfg.hinton_sweep:
+    ch.hinton_sweep(lab)
+    recs = report.chapter_records(store, cfg.profile)
+    sweep = report.sweep_frame(recs)
+    groups = report.by_setting(recs)
+    alone = pd.DataFrame([{"student": s, "accuracy": r["metrics"]["accuracy"]} for s in ("ConvTiny", "ConvVeryTiny")
+                          for r in groups.get(f"{s} alone, {cfg.basic_epochs} epochs", [])])
+    box = pd.concat([alone.assign(run="alone"),
+                     sweep.loc[~sweep.diverged, ["student", "accuracy", "loss"]].rename(columns={"loss": "run"})])
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    sns.boxplot(box, x="student", y="accuracy", hue="run", ax=axes[0])
+    axes[0].axhline(lab.teacher("resnet18")["metrics"]["accuracy"], color="k", ls="--", label="ResNet18 teacher")
+    axes[0].set_title(f"alone vs distilled, converged runs ({cfg.profile})")
+    axes[0].legend(fontsize=8)
+    ok = sweep[~sweep.diverged]
+    for ax, x in zip(axes[1:], ("beta", "T")):
+        sns.scatterplot(ok, x=x, y="accuracy", hue="student", style="loss", ax=ax)
+        ax.set_title(f"accuracy vs {x} (figures {5 if x == 'beta' else 6} of the paper)")
+    axes[2].set_xscale("log")
+    plt.tight_layout()
+    plt.show()
+    div = sweep[sweep.diverged]
+    show_markdown("\n".join(
+        f"- {loss}: {int((g.diverged).sum())} of {len(g)} runs diverged"
+        + (f" (their T: {', '.join(f'{t:.2f}' for t in sorted(g[g.diverged]['T']))})" if g.diverged.any() else "")
+        for loss, g in sweep.groupby("loss", sort=False)))
+else:
+    show_markdown(f"*Not run at profile `{cfg.profile}` (`hinton_sweep: false`).*")
 
 # %% [markdown]
 # ## What the teacher's outputs cost
@@ -219,14 +229,18 @@ show_markdown("\n".join(
 # to training it alone, measured on this profile's device:
 
 # %%
-ch.feature_cost(lab, cfg.cost_rows)
-recs = report.chapter_records(store, cfg.profile)
-cost = report.by_setting(recs)["cost of teacher outputs (ConvTiny student)"][-1]
-show_table(report.cost_frame(recs), caption=f"epoch cost on {cost['extra']['device']}, {cost['params']['rows']} rows "
-           f"(profile: {cfg.profile})")
-print(f"ResNet10's nine feature maps for {cfg.n_train} images take {cost['extra']['cache_gb_full_train']:.2f} GB in bf16 "
-      f"({cost['extra']['bytes_per_image'] / 1e6:.2f} MB per image); caching them took "
-      f"{cost['extra']['cache_features_s']:.1f} s, the logits {cost['extra']['cache_logits_s']:.1f} s")
+if cfg.cost:
+    ch.feature_cost(lab, cfg.cost_rows)
+    recs = report.chapter_records(store, cfg.profile)
+    timing = report.by_setting(recs)["cost of teacher outputs (ConvTiny student)"][-1]
+    show_table(report.cost_frame(recs), caption=f"epoch cost on {timing['extra']['device']}, {timing['params']['rows']} rows "
+               f"(profile: {cfg.profile})")
+    x = timing["extra"]
+    print(f"ResNet10's nine feature maps for {cfg.n_train} images take {x['cache_gb_full_train']:.2f} GB in bf16 "
+          f"({x['bytes_per_image'] / 1e6:.2f} MB per image); caching them took "
+          f"{x['cache_features_s']:.1f} s, the logits {x['cache_logits_s']:.1f} s")
+else:
+    show_markdown(f"*Not run at profile `{cfg.profile}` (`cost: false`).*")
 
 # %% [markdown]
 # ## (c) Table 1: ConvTiny → ConvVeryTiny, and (d) Table 2: ResNet10 → ConvTiny

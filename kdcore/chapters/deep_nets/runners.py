@@ -77,6 +77,8 @@ class DeepNetsConfig(ConfigBase):
     reduction: str = "sum"                 # corrected VID reduction: "sum" (authors, Ahn eq. 5) or "mean"
     feature_cache_gb: float = 16.0         # teacher feature maps one process may cache (GB, bf16); beyond: forward per batch
     tables: list[str] = field(default_factory=lambda: ["table1", "table2"])
+    hinton_sweep: bool = True              # experiment (b), from the ResNet18 teacher
+    cost: bool = True                      # the teacher-output cost timing (ResNet18 and ResNet10 teachers)
     cost_epochs: int = 1                   # epochs timed per mode in the teacher-output cost experiment (paper: 3)
     cost_rows: int = 16                    # training rows it times (0 = all n_train)
 
@@ -87,7 +89,7 @@ class DeepNetsConfig(ConfigBase):
         check_int("test_rows", self.test_rows, 0, 10000)
         check_int("batch_size", self.batch_size, 1)
         check_range("lr", self.lr, 0, 1, low_open=True)
-        for name in ("shuffle", "bf16", "channels_last"):
+        for name in ("shuffle", "bf16", "channels_last", "hinton_sweep", "cost"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"parameter {name!r} must be true or false, got {getattr(self, name)!r}")
         check_choice("device", self.device.split(":")[0], ("auto", "cpu", "cuda"))
@@ -114,6 +116,10 @@ class DeepNetsConfig(ConfigBase):
         check_range("feature_cache_gb", self.feature_cache_gb, 0)
         check_int("cost_rows", self.cost_rows, 0, self.n_train)
         check_each("tables", self.tables, check_choice, ("table1", "table2"))
+
+    def parts(self) -> tuple[str, ...]:
+        """The parts of the chapter this profile runs (the script's ``--only`` choices)."""
+        return (("hinton",) if self.hinton_sweep else ()) + tuple(self.tables) + (("cost",) if self.cost else ())
 
 
 @dataclass

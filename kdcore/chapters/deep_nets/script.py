@@ -196,8 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", default=None, help="results folder (default: results_root())")
     parser.add_argument("--params", default=None, help="paper-profile yaml (default: notebooks/params/deep_nets.yaml)")
     parser.add_argument("--workers", type=int, default=1, help="processes for the experiments after the teachers")
-    parser.add_argument("--only", nargs="+", choices=GROUPS, default=list(GROUPS),
-                        help="run only these parts (e.g. table1 on a CPU: it needs no ResNet teacher)")
+    parser.add_argument("--only", nargs="+", choices=GROUPS, default=None,
+                        help="run only these parts (default: those the profile enables; table1 needs no ResNet)")
     args = parser.parse_args(argv)
     cfg = load_config(args.profile, Path(args.params) if args.params else None)   # fails before any work
     store = RunStore(args.results, profile=cfg.profile)   # smoke records go to the scratch folder
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     lab = _lab(cfg, root)
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu ({os.cpu_count()} cores)"
     print(f"[deep_nets] profile {cfg.profile} on {device}; records in {root}; {args.workers} worker(s)", flush=True)
-    groups = tuple(args.only)
+    groups = tuple(args.only) if args.only else cfg.parts()
     teachers(lab, groups)
     failed = run_plan(cfg, root, [(t, needs) for t, needs in plan(cfg) if group(t) in groups], args.workers)
     wall = time.perf_counter() - t_start
