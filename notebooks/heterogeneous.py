@@ -68,7 +68,9 @@ synthetic_mini_epoch = 100
 fit_mini_epochs = 10
 extrapolate_mini_epochs = 10
 hyperopt_startup = 3
+draft_sweep = True
 sweep_lambdas = [1e-4, 0.5]
+all_pairs = True
 cross_teachers = ["conv_tiny"]
 cross_methods = ["none", "hinton", "pairwise", "uniform", "random", "tuned"]
 cross_seeds = [0]
@@ -85,7 +87,7 @@ import seaborn as sns
 
 from kdcore.chapters import heterogeneous as ch
 from kdcore.chapters.heterogeneous import report
-from kdcore.display import profile_notice, relative_path, show_comparison, show_source, show_table
+from kdcore.display import profile_notice, relative_path, show_comparison, show_markdown, show_source, show_table
 from kdcore.hyper import HyperStep, hypergradient
 from kdcore.losses import meta_kd_loss
 from kdcore.results import RunStore, comparison_table
@@ -192,16 +194,19 @@ print(ends[ends.method.isin(["gradient", "proposed"])].groupby(["dataset", "meth
 # Adam, on CIFAR-10 reduced. $\lambda = 0$ is the student alone.
 
 # %%
-sweep = pd.DataFrame([{"lambda": lam, **ch.sweep_run(cfg, store, lam)["metrics"]} for lam in [0.0, *cfg.sweep_lambdas]])
-paper_sweep = pd.DataFrame([{"lambda": k, "accuracy": v[0]} for k, v in ch.paper.SWEEP.items()])
-ax = sns.lineplot(sweep[sweep["lambda"] > 0], x="lambda", y="accuracy", marker="o", label="ours, last epoch")
-sns.lineplot(sweep[sweep["lambda"] > 0], x="lambda", y="best_accuracy", marker="o", label="ours, best epoch", ax=ax)
-sns.lineplot(paper_sweep, x="lambda", y="accuracy", marker="s", ls="--", label="authors' log, last epoch", ax=ax)
-ax.axhline(sweep.loc[sweep["lambda"] == 0, "accuracy"].item(), color="grey", ls=":", label="student alone (ours)")
-ax.set(xscale="log", title=f"fixed-lambda sweep, teacher {cfg.teacher} (profile: {cfg.profile})")
-ax.legend()
-plt.show()
-sweep.round(4)
+if cfg.draft_sweep:
+    sweep = pd.DataFrame([{"lambda": lam, **ch.sweep_run(cfg, store, lam)["metrics"]} for lam in [0.0, *cfg.sweep_lambdas]])
+    paper_sweep = pd.DataFrame([{"lambda": k, "accuracy": v[0]} for k, v in ch.paper.SWEEP.items()])
+    ax = sns.lineplot(sweep[sweep["lambda"] > 0], x="lambda", y="accuracy", marker="o", label="ours, last epoch")
+    sns.lineplot(sweep[sweep["lambda"] > 0], x="lambda", y="best_accuracy", marker="o", label="ours, best epoch", ax=ax)
+    sns.lineplot(paper_sweep, x="lambda", y="accuracy", marker="s", ls="--", label="authors' log, last epoch", ax=ax)
+    ax.axhline(sweep.loc[sweep["lambda"] == 0, "accuracy"].item(), color="grey", ls=":", label="student alone (ours)")
+    ax.set(xscale="log", title=f"fixed-lambda sweep, teacher {cfg.teacher} (profile: {cfg.profile})")
+    ax.legend()
+    plt.show()
+    show_table(sweep, caption=f"fixed-lambda sweep (profile: {cfg.profile})", digits=4)
+else:
+    show_markdown(f"*Not run at profile `{cfg.profile}` (`draft_sweep: false`).*")
 
 # %% [markdown]
 # ### The same weight tuned by the hypergradient
@@ -223,6 +228,8 @@ if cfg.single_pair:
               f"{traj.beta.iloc[0]:.2e} -> {single['metrics']['final_lambda']:.2e} (authors: {paper_acc})")
     plt.gca().set(title=f"single-pair lambda during training (profile: {cfg.profile})", ylabel="lambda")
     plt.show()
+else:
+    show_markdown(f"*Not run at profile `{cfg.profile}` (`single_pair: false`).*")
 
 # %% [markdown]
 # ## What the book adds: every teacher layer with every student layer
@@ -235,17 +242,21 @@ if cfg.single_pair:
 # student alone. Same seeds, same initial students.
 
 # %%
-cross = pd.DataFrame([{"teacher": t, "method": m, "seed": s, **ch.cross_run(cfg, store, t, m, s)["metrics"]}
-                      for t in cfg.cross_teachers for m in cfg.cross_methods for s in cfg.cross_seeds])
+if cfg.all_pairs:
+    cross = pd.DataFrame([{"teacher": t, "method": m, "seed": s, **ch.cross_run(cfg, store, t, m, s)["metrics"]}
+                          for t in cfg.cross_teachers for m in cfg.cross_methods for s in cfg.cross_seeds])
+    show_table(report.cross_summary([r for r in store.records(ch.CHAPTER) if r["profile"] == cfg.profile], cfg.profile),
+               caption=f"the draft's experiments (profile: {cfg.profile})")
+    ax = sns.pointplot(cross, x="method", y="accuracy", hue="teacher", errorbar="sd",
+                       dodge=0.3 if len(cfg.cross_teachers) > 1 else False)
+    ax.set(title=f"all pairs: test accuracy, mean ± sd over {len(cfg.cross_seeds)} seeds (profile: {cfg.profile})")
+    plt.show()
+else:
+    show_markdown(f"*Not run at profile `{cfg.profile}` (`all_pairs: false`).*")
 recs = [r for r in store.records(ch.CHAPTER) if r["profile"] == cfg.profile]
-show_table(report.cross_summary(recs, cfg.profile), caption=f"the draft's experiments (profile: {cfg.profile})")
-ax = sns.pointplot(cross, x="method", y="accuracy", hue="teacher", errorbar="sd",
-                   dodge=0.3 if len(cfg.cross_teachers) > 1 else False)
-ax.set(title=f"all pairs: test accuracy, mean ± sd over {len(cfg.cross_seeds)} seeds (profile: {cfg.profile})")
-plt.show()
 
 # %%
-for t in cfg.cross_teachers:
+for t in cfg.cross_teachers if cfg.all_pairs else []:
     snaps = report.lambda_snapshots(recs, ch.cross_setting(t, "tuned"))
     if not snaps:
         continue
@@ -271,7 +282,7 @@ for t in cfg.cross_teachers:
 # no upper-level step), from the records; `make bench` measures the same ratio per step.
 
 # %%
-for t in cfg.cross_teachers:
+for t in cfg.cross_teachers if cfg.all_pairs else []:
     sec = cross[cross.teacher == t].groupby("method").epoch_seconds.mean()
     if {"tuned", "uniform"} <= set(sec.index):
         print(f"[{cfg.profile}] {t}: tuned / uniform epoch time = {sec['tuned'] / sec['uniform']:.2f}x "
@@ -298,7 +309,7 @@ print(f"[{cfg.profile}] {len(recs)} runs, {secs / 60:.1f} min of run time in tot
 # %%
 from IPython.display import Markdown, display
 
-claims = report.claims_2022(cfg.datasets) + report.cross_claims(cfg.cross_teachers)
+claims = report.claims_2022(cfg.datasets) + (report.cross_claims(cfg.cross_teachers) if cfg.all_pairs else [])
 verdicts = verdict_table(recs, claims, cfg.profile)
 display(Markdown(verdict_markdown(verdicts, cfg.profile)))
 

@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     store = RunStore(results)
     t0 = time.perf_counter()
     needed = [(d, None) for d in cfg.datasets if any(m != "none" for m in cfg.methods)]
-    needed += [(DATASET, t) for t in {cfg.teacher, *cfg.cross_teachers} | ({"conv_tiny"} if cfg.single_pair else set())]
+    draft = ({cfg.teacher} if cfg.draft_sweep else set()) | (set(cfg.cross_teachers) if cfg.all_pairs else set())
+    needed += [(DATASET, t) for t in sorted(draft | ({"conv_tiny"} if cfg.single_pair else set()))]
     for d, name in needed:                               # teachers first, once, in this process
         rec = teacher(cfg, store, d, name).record
         print(f"[heterogeneous] {rec['setting']}: accuracy {rec['metrics']['accuracy']:.4f}", flush=True)

@@ -30,10 +30,11 @@ def jobs(cfg: HeterogeneousConfig) -> list[tuple]:
             else:
                 out += [(weight.get(m, 1) * steps[d], ("table", d, m, r)) for r in range(cfg.runs[d])]
     cross_steps = cfg.cross_epochs * cfg.n_rows["cifar10_reduced"] / cfg.batch_size
-    out += [(2 * cross_steps, ("sweep", lam)) for lam in [0.0, *cfg.sweep_lambdas]]
+    if cfg.draft_sweep:
+        out += [(2 * cross_steps, ("sweep", lam)) for lam in [0.0, *cfg.sweep_lambdas]]
     if cfg.single_pair:
         out += [(4 * cross_steps, ("single", direction)) for direction in SINGLE_DIRECTIONS]
-    for t in cfg.cross_teachers:
+    for t in cfg.cross_teachers if cfg.all_pairs else []:
         for m in cfg.cross_methods:
             cost = {"tuned": 12, "none": 1, "hinton": 1}.get(m, 3) * (3 if t != "conv_tiny" else 1)
             out += [(cost * cross_steps, ("cross", t, m, s)) for s in cfg.cross_seeds]

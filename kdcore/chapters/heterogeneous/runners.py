@@ -80,7 +80,9 @@ class HeterogeneousConfig(ConfigBase):
     extrapolate_mini_epochs: int = 10          # ... then mini-epochs on the fitted line
     hyperopt_startup: int = 3                  # TPE's random trials before it models
     # -- the heterogeneous draft's experiments (CIFAR-10 reduced, student ConvVeryTiny) --
+    draft_sweep: bool = True                   # run the draft's fixed-lambda sweep ...
     sweep_lambdas: list[float] = field(default_factory=lambda: [1e-4, 0.5])   # (1-l) CE + l VID(fc1), Adam
+    all_pairs: bool = True                     # run the book's all-pairs comparison ...
     cross_teachers: list[str] = field(default_factory=lambda: ["conv_tiny"])   # teachers of the all-pairs runs
     cross_methods: list[str] = field(default_factory=lambda: ["none", "hinton", "pairwise", "uniform", "random",
                                                               "tuned"])
@@ -115,6 +117,9 @@ class HeterogeneousConfig(ConfigBase):
         check_int("fit_mini_epochs", self.fit_mini_epochs, 1)
         check_int("extrapolate_mini_epochs", self.extrapolate_mini_epochs, 1)
         check_int("hyperopt_startup", self.hyperopt_startup, 1)
+        for name in ("draft_sweep", "all_pairs", "single_pair", "teacher_bf16"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"parameter {name!r} must be true or false, got {getattr(self, name)!r}")
         check_each("sweep_lambdas", self.sweep_lambdas, check_range, 0, 1)
         check_each("cross_teachers", self.cross_teachers, check_choice, TEACHERS)
         check_each("cross_methods", self.cross_methods, check_choice, CROSS_METHODS)
