@@ -209,3 +209,25 @@ def test_code_hash_normalisation_is_plain_text_without_docstrings_and_comments(t
     f = tmp_path / "m.py"
     f.write_text('"""Module doc."""\nimport os  # why\n\n\nclass A:\n    """Doc."""\n\n    x = "# not a comment"\n')
     assert _normalised(f) == 'import os\nclass A:\n    x = "# not a comment"'
+
+
+def test_dirty_flag_looks_only_at_the_code_of_the_records_chapter(monkeypatch):
+    """A record is marked ``-dirty`` when the files that compute it have uncommitted changes,
+    not when another chapter's code or a results file does."""
+    import subprocess
+
+    from kdcore.results import records
+
+    asked = []
+
+    def fake_run(cmd, **kw):
+        asked.append(cmd)
+        out = "abc123" if cmd[1] == "rev-parse" else ""
+        return subprocess.CompletedProcess(cmd, 0, stdout=out, stderr="")
+
+    monkeypatch.setattr(records.subprocess, "run", fake_run)
+    assert records._git_commit("multidomain") == "abc123"
+    paths = asked[-1][asked[-1].index("--") + 1:]
+    assert any(p.endswith("kdcore/chapters/multidomain/runners.py") for p in paths)
+    assert "notebooks/multidomain.py" in paths and "notebooks/params/multidomain.yaml" in paths
+    assert not any("deep_nets" in p or "/results/" in p for p in paths)

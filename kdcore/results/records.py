@@ -94,21 +94,30 @@ def _jsonable(obj: Any) -> Any:
     return json.loads(json.dumps(obj, default=str, sort_keys=True))
 
 
-def _git_commit() -> str:
+def _git_commit(chapter: str | None = None) -> str:
+    """``HEAD``, with ``-dirty`` when the code that computes ``chapter``'s records (its
+    :func:`~kdcore.results.provenance.code_files`, notebook and parameters) has uncommitted
+    changes; without a chapter, any change under ``kdcore/`` or ``notebooks/`` counts."""
     root = _repo_root(Path(__file__).resolve().parent)
     if root is None:
         return "unknown"
+    paths = ["kdcore", "notebooks"]
+    if chapter is not None:
+        from .provenance import PACKAGE, code_files
+
+        paths = [str(p) for p in code_files(chapter) if p.is_relative_to(root)] if PACKAGE.is_relative_to(root) else paths
+        paths += [f"notebooks/{chapter}.py", f"notebooks/params/{chapter}.yaml"]
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                               timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "kdcore", "notebooks"], cwd=root,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", *paths], cwd=root,
                                capture_output=True, text=True, timeout=10).stdout.strip()
         return (head or "unknown") + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
 
-def _environment() -> dict[str, Any]:
+def _environment(chapter: str | None = None) -> dict[str, Any]:
     import numpy
     import torch
 
@@ -117,7 +126,7 @@ def _environment() -> dict[str, Any]:
     device = "cuda:" + torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
     return {"versions": {"python": platform.python_version(), "torch": torch.__version__,
                          "numpy": numpy.__version__, "kdcore": __version__},
-            "device": device, "git_commit": _git_commit()}
+            "device": device, "git_commit": _git_commit(chapter)}
 
 
 _atomic_write = atomic_write   # errors name the path (disk full, read-only)
@@ -247,7 +256,7 @@ class RunStore:
                   "history": _jsonable(out.get("history")), "extra": _jsonable(out.get("extra")),
                   "seconds": round(time.perf_counter() - t0, 3), "code_hash": code_hash(chapter),
                   "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                  **_environment()}
+                  **_environment(chapter)}
         path = self.path(chapter, setting, seed, params, profile)
         _atomic_write(path, lambda p: p.write_text(json.dumps(record, indent=1, sort_keys=True)))
         _note_read(path)
