@@ -44,12 +44,35 @@ def test_synthetic_data_is_the_authors_and_splits_are_disjoint():
     s = xor_synthetic()
     assert [len(s[k]) for k in ("teacher_train", "train", "val", "test")] == [200, 15, 15, 200]
     x = s["train"].x
-    torch.testing.assert_close(x[:, 2], x[:, 0] * x[:, 1])              # the student sees x1 * x2
+    torch.testing.assert_close(x[:, 2], torch.sign(x[:, 0] * x[:, 1]))  # the authors' final run: sign(x1 x2)
+    torch.testing.assert_close(xor_synthetic(feature="product")["train"].x[:, 2], x[:, 0] * x[:, 1])
     tx = s["train"].extras["teacher_x"]
     assert set(tx[:, 2].tolist()) <= {0.0, 1.0}                          # the teacher sees the indicator
+    torch.testing.assert_close(xor_synthetic(feature="indicator")["train"].x, tx)
+    with pytest.raises(ValueError, match="feature"):
+        xor_synthetic(feature="cube")
     big = Split(torch.arange(12800).float(), torch.zeros(12800, dtype=torch.long))
     tr, va = _nine_to_one(big, 12800)
     assert (len(tr), len(va)) == (11520, 1280) and va.x[0].item() == 11520.0
+
+
+def test_synthetic_columns_faithful_mixes_features_and_validates_on_test():
+    """The authors' run behind the paper gave the naive and random rows the teacher's
+    indicator feature and read the test rows at the upper level; the corrected column does
+    neither."""
+    from kdcore.chapters.heterogeneous import HeterogeneousConfig
+    from kdcore.chapters.heterogeneous.runners import data
+
+    cfg = HeterogeneousConfig(datasets=["synthetic", "synthetic_corrected"],
+                              runs={"synthetic": 1, "synthetic_corrected": 1},
+                              epochs={"synthetic": 10, "synthetic_corrected": 10})
+    faithful_naive, faithful_none = data(cfg, "synthetic", "naive"), data(cfg, "synthetic", "none")
+    assert set(faithful_naive.train.x[:, 2].tolist()) <= {0.0, 1.0}
+    assert set(faithful_none.train.x[:, 2].tolist()) <= {-1.0, 1.0}
+    assert faithful_none.val is faithful_none.test
+    corrected = [data(cfg, "synthetic_corrected", m) for m in ("none", "naive", "gradient")]
+    assert all(torch.equal(c.train.x, corrected[0].train.x) for c in corrected)
+    assert len(corrected[0].val) == 15 and not torch.equal(corrected[0].val.x[:5], corrected[0].test.x[:5])
 
 
 def test_random_starts_pair_runs_and_stay_in_range():
@@ -116,9 +139,10 @@ def test_hyperopt_replays_stored_trials_without_the_sampler(tmp_path, monkeypatc
     from kdcore.chapters.heterogeneous import HeterogeneousConfig, hyperopt_runs
     from kdcore.results import RunStore
 
-    cfg = HeterogeneousConfig(runs={"synthetic": 3}, epochs={"synthetic": 20}, hyperopt_startup=1)
+    cfg = HeterogeneousConfig(datasets=["synthetic_corrected"], runs={"synthetic_corrected": 3},
+                              epochs={"synthetic_corrected": 20}, hyperopt_startup=1)
     store = RunStore(tmp_path)
-    first = hyperopt_runs(cfg, store, "synthetic")
+    first = hyperopt_runs(cfg, store, "synthetic_corrected")
     real = optuna.samplers.TPESampler
 
     class Shifted(real):                     # a sampler that would suggest other values
@@ -126,6 +150,25 @@ def test_hyperopt_replays_stored_trials_without_the_sampler(tmp_path, monkeypatc
             super().__init__(seed=(seed or 0) + 7, **kw)
 
     monkeypatch.setattr(optuna.samplers, "TPESampler", Shifted)
-    again = hyperopt_runs(cfg, store, "synthetic")
+    again = hyperopt_runs(cfg, store, "synthetic_corrected")
     assert [r["key"] for r in again] == [r["key"] for r in first]
     assert len(store.records("heterogeneous")) == 3 + 1                 # 3 trials + the teacher
+
+
+def test_faithful_synthetic_hyperopt_is_one_search_per_run(tmp_path):
+    """As the authors' synthetic run: each run searches PER_RUN_SEARCH trials on the test rows
+    and is its best trial."""
+    from kdcore.chapters.heterogeneous import HeterogeneousConfig, hyperopt_runs
+    from kdcore.chapters.heterogeneous.table import PER_RUN_SEARCH
+    from kdcore.results import RunStore
+
+    cfg = HeterogeneousConfig(runs={"synthetic": 2}, epochs={"synthetic": 20}, hyperopt_startup=1)
+    store = RunStore(tmp_path)
+    runs = hyperopt_runs(cfg, store, "synthetic")
+    k = PER_RUN_SEARCH["synthetic"]
+    trials = [r for r in store.records("heterogeneous") if r["setting"] == "synthetic: hyperopt trial"]
+    assert len(runs) == 2 and len(trials) == 2 * k
+    for run in runs:
+        mine = [t for t in trials if t["seed"] // 100 == run["seed"]]
+        assert run["metrics"]["val_accuracy"] == max(t["metrics"]["val_accuracy"] for t in mine)
+        assert run["params"]["validation"] == "test" and run["params"]["feature"] == "sign"

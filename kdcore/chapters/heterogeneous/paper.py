@@ -98,4 +98,4 @@ def cross_claims(teachers: list[str]) -> list[Claim]:
 
 
 
-CLAIMS = claims_2022(["synthetic", "fashion_mnist", "cifar10_reduced", "cifar10"]) + cross_claims(["resnet18", "conv_tiny"])
+CLAIMS = claims_2022(["synthetic", "synthetic_corrected", "fashion_mnist", "cifar10_reduced", "cifar10"]) + cross_claims(["resnet18", "conv_tiny"])

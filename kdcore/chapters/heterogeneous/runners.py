@@ -35,7 +35,7 @@ from ...models import MLP, build_model
 from ...results import RunStore
 from ...data import Split
 from ...train import TrainConfig, cache_outputs, evaluate, fit, resolve_device, seed_everything
-from .data import DATASETS, LABELS, TableData, load_table_data
+from .data import DATASETS, LABELS, SYNTHETIC, TableData, load_table_data, synthetic_feature
 
 CHAPTER = "heterogeneous"
 METHODS = ("none", "naive", "random", "gradient", "hyperopt", "proposed")
@@ -146,27 +146,28 @@ def random_start(run: int) -> tuple[float, float]:
 # Data and teachers (loaded lazily: with every record present nothing is loaded)
 # ----------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=None)
-def _data(dataset: str, n_rows: int, test_rows: int) -> TableData:
-    return load_table_data(dataset, n_rows, test_rows)
+def _data(dataset: str, n_rows: int, test_rows: int, feature: str) -> TableData:
+    return load_table_data(dataset, n_rows, test_rows, feature)
 
 
-def data(cfg: HeterogeneousConfig, dataset: str) -> TableData:
-    return _data(dataset, cfg.n_rows.get(dataset, 0), cfg.test_rows)
+def data(cfg: HeterogeneousConfig, dataset: str, method: str = "none") -> TableData:
+    """The splits of a column as ``method``'s student sees them (see :func:`synthetic_feature`)."""
+    return _data(dataset, cfg.n_rows.get(dataset, 0), cfg.test_rows, synthetic_feature(dataset, method))
 
 
 def _student(cfg: HeterogeneousConfig, dataset: str, channels: int) -> nn.Module:
-    return MLP([3, 2]) if dataset == "synthetic" else build_model("conv_very_tiny", in_channels=channels)
+    return MLP([3, 2]) if dataset in SYNTHETIC else build_model("conv_very_tiny", in_channels=channels)
 
 
 def _teacher_name(cfg: HeterogeneousConfig, dataset: str) -> str:
-    return "logreg" if dataset == "synthetic" else cfg.teacher_fmnist if dataset == "fashion_mnist" else cfg.teacher
+    return "logreg" if dataset in SYNTHETIC else cfg.teacher_fmnist if dataset == "fashion_mnist" else cfg.teacher
 
 
 def teacher(cfg: HeterogeneousConfig, store: RunStore, dataset: str, name: str | None = None):
     """The teacher of a column (or the model ``name`` trained the same way on it) as a
     :class:`kdcore.results.TrainedModel` (weights loaded or trained on first use)."""
     name = name or _teacher_name(cfg, dataset)
-    if dataset == "synthetic":   # the authors' logistic regression: 10,000 full-batch Adam steps
+    if dataset in SYNTHETIC:   # the authors' logistic regression: 10,000 full-batch Adam steps
         params = {"model": name, "steps": 10000, "lr": 1e-3}
         tcfg = None
     else:
@@ -177,13 +178,13 @@ def teacher(cfg: HeterogeneousConfig, store: RunStore, dataset: str, name: str |
 
     def build() -> nn.Module:
         seed_everything(0)
-        if dataset == "synthetic":
+        if dataset in SYNTHETIC:
             return MLP([3, 2])
         return build_model(name, in_channels=1) if dataset == "fashion_mnist" else build_model(name)
 
     def train(model: nn.Module) -> dict:
         d = data(cfg, dataset)
-        if dataset == "synthetic":  # a plain full-batch loop: fit's per-epoch bookkeeping would dominate
+        if dataset in SYNTHETIC:  # a plain full-batch loop: fit's per-epoch bookkeeping would dominate
             opt = torch.optim.Adam(model.parameters(), lr=1e-3)
             x, y = d.teacher_train.inputs(), d.teacher_train.y
             for _ in range(params["steps"]):
@@ -199,11 +200,11 @@ def teacher(cfg: HeterogeneousConfig, store: RunStore, dataset: str, name: str |
     return store.trained_model(CHAPTER, f"{LABELS[dataset]}: teacher {name}", 0, params, cfg.profile, build, train)
 
 
-def _with_teacher_logits(cfg: HeterogeneousConfig, store: RunStore, dataset: str):
+def _with_teacher_logits(cfg: HeterogeneousConfig, store: RunStore, dataset: str, method: str):
     """Train split with the teacher's logits cached once (the 2022 paper precomputed them)."""
-    d = data(cfg, dataset)
+    d = data(cfg, dataset, method)
     t = teacher(cfg, store, dataset).model
-    if dataset == "synthetic":  # the teacher sees its own features of the same rows
+    if dataset in SYNTHETIC:  # the teacher sees its own features of the same rows
         inputs = Split(d.train.extras["teacher_x"], d.train.y)
         return d.train.with_extra("teacher_logits", cache_outputs(t, inputs).extras["teacher_logits"])
     t.to(resolve_device(cfg.device))
@@ -213,9 +214,9 @@ def _with_teacher_logits(cfg: HeterogeneousConfig, store: RunStore, dataset: str
 _logit_cache: dict = {}
 
 
-def train_with_logits(cfg: HeterogeneousConfig, store: RunStore, dataset: str):
+def train_with_logits(cfg: HeterogeneousConfig, store: RunStore, dataset: str, method: str = "gradient"):
     key = (str(store.root), dataset, cfg.n_rows.get(dataset, 0), cfg.teacher, cfg.teacher_fmnist, cfg.teacher_epochs,
-           cfg.teacher_bf16, cfg.device, cfg.profile)
+           cfg.teacher_bf16, cfg.device, cfg.profile, synthetic_feature(dataset, method))
     if key not in _logit_cache:
-        _logit_cache[key] = _with_teacher_logits(cfg, store, dataset)
+        _logit_cache[key] = _with_teacher_logits(cfg, store, dataset, method)
     return _logit_cache[key]
