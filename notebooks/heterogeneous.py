@@ -98,6 +98,12 @@ store = RunStore(profile=cfg.profile)   # smoke runs write to a scratch folder, 
 sns.set_theme(style="whitegrid", context="notebook")
 print(f"profile: {cfg.profile}; results in {relative_path(store.root)}")
 profile_notice(cfg.profile)
+not_run = [ch.LABELS[d] + " column" for d in ch.DATASETS if d not in cfg.datasets] + [
+    name for name, on in (("the fixed-λ sweep", cfg.draft_sweep), ("the single-pair bi-level run", cfg.single_pair),
+                          ("the all-pairs comparison", cfg.all_pairs)) if not on]
+if not_run:
+    show_markdown(f"**Not run at profile `{cfg.profile}`:** {', '.join(not_run)} (see the parameters: `datasets`, "
+                  "`draft_sweep`, `single_pair`, `all_pairs`). Their sections below say so and show nothing.")
 
 # %% [markdown]
 # ## The bi-level problem and the one-step hypergradient
