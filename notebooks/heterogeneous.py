@@ -191,9 +191,9 @@ if {"synthetic", "synthetic_corrected"} <= set(cfg.datasets):
         f"(gradient) and {f['proposed'] - f['naive']:+.3f} (proposed) in mean accuracy; but that naive row "
         f"saw the teacher's indicator feature, and with it the student reaches only {f['naive']:.3f}.\n"
         f"- With one feature set for every row (corrected), distillation itself helps: none {c['none']:.3f}, "
-        f"naive {c['naive']:.3f}. Tuning (lambda, T) then adds {c['gradient'] - c['naive']:+.3f} (gradient) and "
-        f"{c['proposed'] - c['naive']:+.3f} (proposed) over the naive setting, and the Optuna search "
-        f"{c['hyperopt'] - c['naive']:+.3f} (profile `{cfg.profile}`).")
+        f"naive {c['naive']:.3f}. Against the naive setting, tuning (lambda, T) moves the mean by "
+        f"{c['gradient'] - c['naive']:+.3f} (gradient) and {c['proposed'] - c['naive']:+.3f} (proposed), and the "
+        f"Optuna search by {c['hyperopt'] - c['naive']:+.3f} (profile `{cfg.profile}`).")
 
 # %% [markdown]
 # ### Where $\lambda$ and $T$ go
