@@ -29,8 +29,10 @@ TRAJECTORY_POINTS = 200   # at most this many (step, lambda, T) points per recor
 # learning rate 0.1 on (lambda, T), each hypergradient entry clipped to 0.01.
 SYNTHETIC_HYPER = {"hyper_optimizer": "sgd", "hyper_lr": 0.1, "hyper_clip": 0.01}
 # Their synthetic "hyperopt" rows: each run is its own search of this many TPE trials scored on
-# the upper level's rows, and the best trial is the run (elsewhere: one search, a trial per run).
-PER_RUN_SEARCH = {"synthetic": 5}
+# the upper level's rows, and the best trial is the run. The corrected column does the same on
+# its validation rows, so a run is what a search chooses, not one of its trials (elsewhere: one
+# search, a trial per run).
+PER_RUN_SEARCH = {"synthetic": 5, "synthetic_corrected": 5}
 
 
 def student_config(cfg: HeterogeneousConfig, dataset: str, seed: int) -> TrainConfig:
