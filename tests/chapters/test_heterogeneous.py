@@ -142,7 +142,7 @@ def test_hyperopt_replays_stored_trials_without_the_sampler(tmp_path, monkeypatc
     from kdcore.chapters.heterogeneous import HeterogeneousConfig, hyperopt_runs
     from kdcore.results import RunStore
 
-    cfg = HeterogeneousConfig(datasets=["synthetic_corrected"], runs={"synthetic_corrected": 3},
+    cfg = HeterogeneousConfig(datasets=["synthetic_corrected"], runs={"synthetic_corrected": 1},
                               epochs={"synthetic_corrected": 20}, hyperopt_startup=1)
     store = RunStore(tmp_path)
     first = hyperopt_runs(cfg, store, "synthetic_corrected")
@@ -155,7 +155,7 @@ def test_hyperopt_replays_stored_trials_without_the_sampler(tmp_path, monkeypatc
     monkeypatch.setattr(optuna.samplers, "TPESampler", Shifted)
     again = hyperopt_runs(cfg, store, "synthetic_corrected")
     assert [r["key"] for r in again] == [r["key"] for r in first]
-    assert len(store.records("heterogeneous")) == 3 + 1                 # 3 trials + the teacher
+    assert len(store.records("heterogeneous")) == 5 + 1 + 1             # 5 trials, the run, the teacher
 
 
 def test_faithful_synthetic_hyperopt_is_one_search_per_run(tmp_path):
