@@ -85,6 +85,7 @@ bike_student_lr = 1e-2
 
 # %%
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
@@ -175,14 +176,14 @@ print(f"VAE −ELBO (nats per pair): {elbo[0]:.1f} after epoch 1, {elbo[-1]:.1f}
 # %% [markdown]
 # ## Teachers
 #
-# Each teacher [784,256,128,64,64,10] is trained (Adam 1e-3, batch 64, 10 epochs as in the
-# thesis) on its source domain with the map applied: the noise and dilation teachers see
+# Each teacher [784,256,128,64,64,10] is trained (Adam 1e-3, batch 64, `teacher_epochs`
+# epochs: 10 in the paper profile, as in the thesis) on its source domain with the map applied: the noise and dilation teachers see
 # $\varphi$(FMNIST-Big), the MNIST teacher MNIST-Big, the GeneratedMNIST teacher VAE
 # translations of FMNIST-Small. The "trained longer" full-FMNIST teacher is ours (below).
 # Each teacher is trained with `teacher_seeds` seeds; student seed *i* learns from
 # teacher *i* mod `teacher_seeds`, so the students' spread includes the teachers'.
-# What matters to a student is the last column: the teacher's accuracy *through the map
-# it is seen by*, on the student's own test set (Fashion-MNIST test).
+# What matters to a student is the column "f∘φ accuracy on FMNIST test": the teacher's
+# accuracy *through the map it is seen by*, on the student's own test set.
 
 # %%
 own, via = ch.run_teachers(lab)
@@ -209,7 +210,8 @@ display(Markdown(
 # %% [markdown]
 # ## The thesis table: students on Fashion-MNIST
 #
-# One freshly initialised student [784,64,10] per seed, 20 epochs, Adam, batch 100; test
+# One freshly initialised student [784,64,10] per seed, `student_epochs` epochs (20 in the
+# paper profile, as the thesis), Adam, batch 100; test
 # on the Fashion-MNIST test set. The thesis code did *not* re-initialise its student
 # between its 5 "attempts", so its later attempts continued training one network; we run
 # that variant too (with the first teacher), labelled "thesis code: no re-init".
@@ -226,13 +228,20 @@ show_table(gains(cls, "Small, no teacher", small_settings, ch.CONTINUED),
            caption=f"Accuracy gain over 'Small, no teacher', percentage points ({P})")
 
 # %%
-def gain_words(setting, base="Small, no teacher"):
+def gain(setting, base="Small, no teacher"):
+    """Paired gain over seeds: (mean, standard error, seeds in the mean's direction, n)."""
     a, b = by_seed(main, setting, "accuracy"), by_seed(main, base, "accuracy")
-    d = [a[s] - b[s] for s in sorted(set(a) & set(b))]
-    mean = sum(d) / len(d)
-    verb = "helps" if mean > 0 else "hurts"
-    n_dir = sum((x > 0) if mean > 0 else (x < 0) for x in d)
-    return f"{verb} by {points(mean)} ({n_dir} of {len(d)} seeds)"
+    d = np.array([a[s] - b[s] for s in sorted(set(a) & set(b))])
+    se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("inf")
+    return d.mean(), se, int(((d > 0) if d.mean() > 0 else (d < 0)).sum()), len(d)
+
+
+def gain_words(setting, base="Small, no teacher"):
+    """Words for a gain, by the verdicts' rule: beyond two standard errors, or within noise."""
+    mean, se, n_dir, n = gain(setting, base)
+    if abs(mean) <= 2 * se:
+        return f"changes it by {points(mean)}, within noise ({n_dir} of {n} seeds in that direction)"
+    return f"{'helps' if mean > 0 else 'hurts'} by {points(mean)} ({n_dir} of {n} seeds)"
 
 display(Markdown(
     f"Against the student alone, the FMNIST-Big teacher {gain_words('Small, teacher on FMNIST-Big')}, "
@@ -240,9 +249,10 @@ display(Markdown(
     f"{gain_words('Small, dilation φ')}, the GeneratedMNIST teacher {gain_words('GeneratedMNIST teacher')}, "
     f"and the MNIST teacher through the VAE φ {gain_words('MNIST teacher + VAE φ')}"
     + (f": through the VAE φ the MNIST teacher is right on only {mnist_vae:.1%} of the student's test "
-       f"images, fewer than the {acc(main, 'Small, no teacher'):.1%} the student reaches alone, so its soft "
-       f"labels pull the student towards wrong answers. "
-       if acc(main, "MNIST teacher + VAE φ") < acc(main, "Small, no teacher") else ". ")
+       f"images, fewer than the {acc(main, 'Small, no teacher'):.1%} the student reaches alone"
+       + (", and its soft labels pull the student below that. " if gain("MNIST teacher + VAE φ")[0]
+          < -2 * gain("MNIST teacher + VAE φ")[1] else ", which leaves it no room to help. ")
+       if mnist_vae < acc(main, "Small, no teacher") else ". ")
     + f"Without φ "
     f"the MNIST teacher {gain_words('MNIST teacher, no φ')}. On the full training set the thesis' teacher "
     f"{gain_words('full FMNIST, teacher', 'full FMNIST, no teacher')}, the longer-trained one "
@@ -283,7 +293,8 @@ plt.show()
 # In the lower row each "attempt" starts where the previous one stopped: attempts 2-5
 # begin at a low loss, so their integral criterion is small, and without a teacher the later ones drift
 # up (over-fitting 1,000 images). That is why the thesis' integrals are small with a
-# large spread, and why its accuracies are a little higher than ours.
+# large spread. Whether it also lifts the thesis' accuracies is measured for FMNIST-Small
+# only (the "no re-init" column of the table above).
 
 # %% [markdown]
 # ## λ and T
@@ -375,14 +386,18 @@ def reg_words(suffix):
             f"epochs{cap})")
 
 early = rc[(rc.reading == "leak-free") & (rc.epoch == 200)].groupby("student").test_metric.mean()
+paper_mse = {n.setting: n.value for n in ch.NUMBERS if n.metric == "mse"}
+p_alone, p_teacher = paper_mse["Reg-Small, no teacher"], paper_mse["Reg-Small, teacher on Reg-Big"]
 display(Markdown(
     f"Stopped at their lowest validation MSE, the leak-free students (15 inputs) reach a test MSE of "
     f"{reg_words('')}; with the 13 raw columns, {reg_words(BIKE_SUFFIX['leak-free, 13 raw'])}. "
-    f"The paper reports 18695 alone and 18411 with the teacher"
+    f"The paper reports {p_alone:.0f} alone and {p_teacher:.0f} with the teacher"
     + (f"; after 200 epochs our 15-input students are at {early['alone']:.0f} and "
-       f"{early['with teacher']:.0f}, close to those and still on the way down (curves above). With 13 "
-       f"raw columns even the plateau stays above the paper's numbers, so which features and training "
-       f"length the paper used cannot be read off its numbers. " if len(early) == 2 else ". ")
+       f"{early['with teacher']:.0f} ({(early['alone'] / p_alone - 1):+.0%} and {(early['with teacher'] / p_teacher - 1):+.0%} "
+       f"from those; curves above). With 13 raw columns the best students stop at "
+       f"{min(by_seed(students, 'Reg-Small, no teacher' + BIKE_SUFFIX['leak-free, 13 raw'], 'mse').values()):.0f} "
+       f"alone (the best seed), so which features and training length the paper used cannot be read "
+       f"off its numbers. " if len(early) == 2 else ". ")
     + f"With the leak, {reg_words(BIKE_SUFFIX['leaky'])}: the inputs contain the answer ({P})."))
 
 # %% [markdown]
@@ -423,7 +438,12 @@ show_table(table, caption=f"Thesis table and the paper's Table 5 beside ours ({P
 #   we follow its text (teacher on the 8,700 Big rows, student on the 300 Small rows).
 # - **Sweeps** (λ, T with and without $T^2$) are ours; the paper fixes neither beyond the
 #   thesis' defaults.
-# - **Smoke profile** numbers (small subsets, 1-3 epochs) only check that the pipeline runs.
+# - **Gaps we have not explained.** The gains of the VAE-φ and FMNIST-Big teachers stay
+#   below the thesis' (gains table and paper-vs-ours table); re-initialisation shifts the
+#   levels but does not close those gaps. Candidates we have not tested: the VAE translation
+#   (the MNIST teacher through φ is right on only part of the student's test images, table
+#   of teachers) and the thesis' KL term counted twice.
+# - **Smoke profile** numbers (small subsets, few epochs) only check that the pipeline runs.
 
 # %% [markdown]
 # ## Does the claim hold here?
