@@ -240,7 +240,7 @@ def gain_words(setting, base="Small, no teacher"):
     """Words for a gain, by the verdicts' rule: beyond two standard errors, or within noise."""
     mean, se, n_dir, n = gain(setting, base)
     if abs(mean) <= 2 * se:
-        return f"changes it by {points(mean)}, within noise ({n_dir} of {n} seeds in that direction)"
+        return f"changes it by {100 * mean:+.1f} points, within noise ({n_dir} of {n} seeds in that direction)"
     return f"{'helps' if mean > 0 else 'hurts'} by {points(mean)} ({n_dir} of {n} seeds)"
 
 display(Markdown(
