@@ -394,8 +394,9 @@ if corrected:
     side = ch.records_frame(faithful + corrected)
     side["variant"] = side.setting.str.extract(r"FC (\w+):")[0]
     side["row"] = side.setting.map(ch.short_name)
-    side_tab = side.groupby(["row", "variant"], sort=False)[CONF].agg(
-        {m: (lambda v, m=m: mean_std(v, m)) for m in CONF}).reset_index()
+    side_cols = list(dict.fromkeys(HEAD + CONF))   # the paper's three metrics, then the confounders
+    side_tab = side.groupby(["row", "variant"], sort=False)[side_cols].agg(
+        {m: (lambda v, m=m: mean_std(v, m)) for m in side_cols}).reset_index()
     side_tab.insert(2, "runs", side.groupby(["row", "variant"], sort=False).size().values)
     show_table(side_tab, caption=f"faithful vs corrected, mean ± std over seeds (profile: {cfg.profile})")
     acc, fg = (side.groupby(["variant", "row"])[m].mean() for m in ("accuracy", "FGSM ε=0.018"))
@@ -413,6 +414,8 @@ if corrected:
         f"say which of these exceed the seed noise).\n"
         + (f"- The corrected teachers reach {mean_std(t_corr)} on classes 0-4 ({len(t_corr)} seeds). " if t_corr else "")
         + f"(profile `{cfg.profile}`)"))
+    show_table(width_table(corrected), caption=f"corrected: zero and duplicate units, mean over seeds (noise on "
+                                                f"every grown init's new units; profile: {cfg.profile})", digits=2)
     strip(corrected, "Table 1 per seed, corrected")
     curve_plots(corrected, "FC Fashion-MNIST, corrected")
 else:
