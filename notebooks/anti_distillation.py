@@ -209,15 +209,17 @@ print("\n".join(facts))
 # ## Table 1: fully connected, Fashion-MNIST 5 → 10 classes (faithful)
 #
 # Per seed: a teacher (784-128-64-32-10, 10 outputs, trained on classes 0-4 with the
-# authors' multiplicative class mask, 30 epochs, learning rate decayed ×0.1 once after
-# epoch 10), then the students 784-256-128-64-10 trained on all classes. As in the authors'
-# committed training histories, six rows train 30 epochs on $D_2$ and "Transfer" and "AD,
-# all λ" train 10. Robustness: accuracy under FGSM {cite}`goodfellow2015fgsm` at
+# authors' multiplicative class mask; in the paper profile 30 epochs, learning rate decayed
+# ×0.1 once after epoch 10: `teacher_epochs`, `teacher_step`), then the students
+# 784-256-128-64-10 trained on all classes. As in the authors' committed training histories,
+# six rows train `student_epochs` epochs on $D_2$ (30 in the paper profile) and "Transfer" and
+# "AD, all λ" `student_epochs_short` (10). Robustness: accuracy under FGSM {cite}`goodfellow2015fgsm` at
 # $\varepsilon = i/500$ and with $\mathcal N(0, \varepsilon^2)$ noise on every parameter at
 # $\varepsilon = i/100$, $i = 0..9$; the tables report the largest $\varepsilon$ of each.
 # The "AD, all λ" row of the paper was produced with Optuna's parameter *importances* as λ;
 # we run those λ (no Optuna search here). "Xavier, compute-matched" is ours: the default
-# init trained 15 epochs longer on $D_2$, as many as AD's pre-training on $D_1$.
+# init trained `ad_epochs` epochs longer on $D_2$ (15 in the paper profile), as many as AD's
+# pre-training on $D_1$.
 
 # %%
 faithful = ch.run_table1(cfg, faithful=True, store=store)
@@ -594,13 +596,13 @@ display(Markdown("\n".join(
 #   (the whole chapter shares one CPU core). Their exact random streams (unit maps, heads,
 #   data noise) cannot be matched, so individual runs differ; with the logit ReLU the rows
 #   depend on which logits die, hence the large spread of some rows (see the tables).
-# - **The corrected variant** (no logit ReLU, shuffled batches, every row 30 epochs,
+# - **The corrected variant** (no logit ReLU, shuffled batches, every row `student_epochs` epochs,
 #   differentiable Rademacher λ4, noise on every grown init's new units;
 #   `corrected_block_norm` chooses the block distance) runs `fc_corrected_seeds` seeds, the
 #   same seeds as the faithful rows (its table gives the count).
 # - **Growth tasks** are ours (the paper has no numbers for them) and small: a random
-#   20,000-image CIFAR-10 training subset (teachers: its five classes, 12 epochs; students:
-#   4 epochs), the exact first 1000 CIFAR-10 test images (about 500 of them in the teachers'
+#   CIFAR-10 training subset (in the paper profile: 20,000 images; teachers on its five
+#   classes 12 epochs, students 4 epochs), the exact first 1000 CIFAR-10 test images (about 500 of them in the teachers'
 #   classes, so a teacher's accuracy is known to about ±0.02), 10,000 Fashion-MNIST images
 #   read as sequences of rows, few epochs, 3 seeds; they say how growth behaves early in
 #   training, not at convergence.
