@@ -331,7 +331,7 @@ display(Markdown(
     f"At T = {tmax:g} the student without the $T^2$ factor reaches {at('T', tmax):.3f}, the student "
     f"alone (λ = 1) {alone.mean():.3f} and the student with the factor {at('T, ×T²', tmax):.3f} "
     f"(means over {cfg.sweep_seeds} seeds; {P}): without the factor a large T switches the teacher off"
-    + (f"; with it the soft term dominates and the student ends "
+    + (f"; with it the student ends "
        f"{abs(at('T, ×T²', tmax) - alone.mean()) * 100:.1f} points {'below' if at('T, ×T²', tmax) < alone.mean() else 'above'} "
        f"the student alone." if len(alone) else ".")))
 lam = sw[sw.sweep == "λ"].groupby("value").accuracy.mean()
