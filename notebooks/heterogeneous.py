@@ -159,7 +159,8 @@ show_source(HyperStep.update)
 # 200 test rows (each hyperopt run is its own 5-trial search). *synthetic* runs exactly that
 # (faithful); *synthetic (corrected)* gives every row $\operatorname{sign}(x_1 x_2)$ and tunes
 # on the separate 15-row validation split. Both use the authors' synthetic upper level (SGD,
-# learning rate 0.1, hypergradient entries clipped to 0.01) and 2,000 full-batch steps.
+# learning rate 0.1, hypergradient entries clipped to 0.01) and `epochs["synthetic"]`
+# full-batch steps (2,000 in the paper profile, as the authors).
 
 # %%
 runs_df = pd.concat([ch.table_runs(cfg, store, d) for d in cfg.datasets], ignore_index=True)
