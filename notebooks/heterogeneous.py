@@ -182,6 +182,11 @@ for d in cfg.datasets:
     m = runs_df[runs_df.dataset == d].groupby("method").accuracy.mean().round(4)
     print(f"[{cfg.profile}] {ch.LABELS[d]}: best mean accuracy {m.max():.4f} ({', '.join(m.index[m == m.max()])}), "
           f"worst {m.min():.4f} ({', '.join(m.index[m == m.min()])})")
+    dead = runs_df[(runs_df.dataset == d) & (runs_df.accuracy <= 0.11) & (d not in ch.data.SYNTHETIC)]
+    for run, g in dead.groupby("run"):
+        print(f"[{cfg.profile}] {ch.LABELS[d]}: run {run} ends at chance ({g.accuracy.max():.3f}) in "
+              f"{', '.join(g.method)}; that run starts at T = {g.start_temperature.iloc[0]:.3f}, "
+              f"lambda = {g.start_lambda.iloc[0]:.3f} (student SGD learning rate {cfg.lr:g})")
 
 # %% [markdown]
 # What the two synthetic columns say together (computed from the runs above; the verdicts at
