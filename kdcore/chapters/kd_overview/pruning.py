@@ -60,7 +60,9 @@ def obd_experiment(cfg: KDOverviewConfig, data: Data, store: RunStore, seed: int
     """
     params = {"sizes": [784, cfg.obd_hidden, 10], "epochs": cfg.obd_epochs, "n_train": len(data.train),
               "hessian_rows": cfg.obd_hessian_rows, "probes": cfg.hutchinson_probes,
-              "probes_more": cfg.hutchinson_probes_more, "fractions": cfg.prune_fractions, "dataset": cfg.dataset}
+              "probes_more": cfg.hutchinson_probes_more, "fractions": cfg.prune_fractions, "dataset": cfg.dataset,
+              # every training setting is in the key, so that a changed one retrains instead of reusing
+              "lr": cfg.lr, "batch_size": cfg.batch_size, "bf16": cfg.bf16}
 
     def run() -> dict:
         seed_everything(seed)
