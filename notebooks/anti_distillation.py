@@ -154,9 +154,8 @@ def row_mean(records, row, metric):
 # one (`tests/test_growth.py` trains one and checks it). The authors' Net2Net had no noise,
 # so the faithful variant has none. The corrected variant and the growth tasks add
 # $\mathcal N(0, (\sigma\,\mathrm{std}\,W)^2)$, $\sigma$ = `net2net_noise`, to the incoming
-# weights of the new units of *every* grown init, not only Net2Net's replicas: their
-# "zero pad" and "uniform pad" rows are those inits plus that noise (a new unit is then never
-# exactly zero). Noise on Net2Net alone would be the cleaner design; it is not run yet.
+# weights of Net2Net's replicas only: their "zero pad" and "uniform pad" rows are those inits
+# exactly (`grow` refuses noise for them).
 
 # %%
 show_source(grow_weight)

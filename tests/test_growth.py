@@ -181,3 +181,11 @@ def test_net2net_replicas_stay_identical_under_training_unless_noised(noise):
     else:
         dist = torch.cdist(w, w) + torch.eye(len(w)) * 1e9
         assert dist.min() > 1e-3                                          # no two units coincide
+
+
+@pytest.mark.parametrize("method", ["zero", "uniform"])
+def test_padded_inits_refuse_noise(method):
+    """Noise is Net2Net's symmetry breaking; a noisy zero pad would not be a zero pad."""
+    teacher, student, _ = _pair("mlp")
+    with pytest.raises(ValueError, match="noise"):
+        grow(teacher, student, method, noise=0.1)

@@ -94,9 +94,12 @@ def grow(teacher: nn.Module, student: nn.Module, method: str, seed: int = 0, noi
         method: ``"zero"``, ``"uniform"`` or ``"net2net"``.
         seed: seeds the Net2Net unit maps and noise.
         noise: Net2Net symmetry-breaking noise (relative std); ``0`` keeps the function.
+            Net2Net only: a padded init with noise would no longer be that init.
     """
     if method not in GROWTH_METHODS:
         raise ValueError(f"parameter 'method' = {method!r} is not allowed: choose one of {list(GROWTH_METHODS)}")
+    if noise != 0 and method != "net2net":
+        raise ValueError(f"parameter 'noise' = {noise!r} is for Net2Net replicas only; method {method!r} takes noise=0")
     grower = next((g for cls, g in _GROWERS.items() if isinstance(teacher, cls) and isinstance(student, cls)), None)
     if grower is None:
         raise TypeError(f"no growth operator from {type(teacher).__name__} to {type(student).__name__}")

@@ -127,7 +127,7 @@ def run_growth_task(cfg: AntiDistillationConfig, task: GrowthTask, store: RunSto
                 else:
                     student = task.student()
                     if init != "default":
-                        grow(t, student, init, seed=seed, noise=cfg.net2net_noise)
+                        grow(t, student, init, seed=seed, noise=cfg.net2net_noise if init == "net2net" else 0.0)
                 start = evaluate(student, test)["accuracy"]
                 hist = train_student(student, train, test, _tc(cfg, task.epochs, seed, cfg.growth_lr))
                 rob = robustness(student, test, cfg.fgsm_eps, task.noise_eps, FGSM_HEADLINE, max(task.noise_eps),

@@ -72,7 +72,7 @@ class AntiDistillationConfig(ConfigBase):
     ad_lr: float = 5e-3
     ad_gamma: float = 0.85
     ad_noise: float = 0.1                     # uniform input noise width (±0.05)
-    net2net_noise: float = 0.1                # corrected and growth tasks: replica noise, x the layer's weight std
+    net2net_noise: float = 0.1                # corrected and growth tasks: Net2Net replica noise, x the layer's weight std
     corrected_block_norm: str = "concatenated"   # corrected AD block distance: "concatenated" or "per_tensor"
     fgsm_eps: list = field(default_factory=lambda: [i / 500 for i in range(10)])
     noise_eps: list = field(default_factory=lambda: [i / 100 for i in range(10)])
@@ -290,7 +290,9 @@ def fc_student_run(cfg: AntiDistillationConfig, row: Row, seed: int, faithful: b
     else:
         student = fc_model(cfg.student_hidden, faithful)
         if row.init != "default":
-            grow(teacher, student, row.init, seed=seed, noise=0.0 if faithful else cfg.net2net_noise)
+            # noise breaks the symmetry of Net2Net replicas only; padded inits stay what they are
+            noise = cfg.net2net_noise if not faithful and row.init == "net2net" else 0.0
+            grow(teacher, student, row.init, seed=seed, noise=noise)
     start_duplicates = duplicate_units(student) if row.init != "transfer" else None
     parts = {}
     if row.lambdas is not None:
