@@ -27,6 +27,10 @@ _TABLE_2022 = {
     "proposed": ((0.76, 0.78), (0.88, 0.89), (0.57, None), (0.70, 0.72)),
 }
 
+# The paper's runs and epochs per column (PAPERS.md §4; synthetic: the authors' full-batch steps).
+RUNS_EPOCHS_2022 = {"synthetic": (10, 2000), "synthetic_corrected": (10, 2000), "fashion_mnist": (10, 50),
+                    "cifar10_reduced": (10, 50), "cifar10": (10, 100)}
+
 NUMBERS = [PaperNumber("heterogeneous", f"{col}: {method}", "accuracy", vals[i][0], None, _T22,
                        "mean over 10 runs; runs and epochs of ours: see the profile")
            for method, vals in _TABLE_2022.items() for i, col in enumerate(_COLS)]
