@@ -199,3 +199,23 @@ def test_with_every_record_present_nothing_is_trained_or_loaded(tiny_lab):
     ch.feature_cost(reader, cfg.cost_rows)
     assert reader._teachers == {} and reader._data is None
     assert len(tiny_lab.store.records(ch.CHAPTER)) == n_records
+
+
+def test_batch_stats_accuracy_mixes_classes_in_each_batch():
+    """A class-sorted test set (the JPEG copy's layout) batched in stored order would give
+    BatchNorm one class per batch; the shuffled batches the authors' loader made do not."""
+    from kdcore.data import Split
+
+    class OneFeature(torch.nn.Module):                # BatchNorm on x = label, logits (-z, z)
+        def __init__(self):
+            super().__init__()
+            self.bn = torch.nn.BatchNorm1d(1)             # weight 1, bias 0 at init
+
+        def forward(self, x):
+            z = self.bn(x.view(len(x), 1))
+            return torch.cat([-z, z], 1)
+
+    y = torch.arange(2).repeat_interleave(128)       # 128 zeros, then 128 ones
+    split = Split(y.float().view(-1, 1), y)
+    # in stored order each batch has zero variance, z = 0 and every prediction is class 0: 0.5
+    assert runners.batch_stats_accuracy(OneFeature(), split, batch_size=128) == 1.0

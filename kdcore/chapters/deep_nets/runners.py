@@ -168,14 +168,20 @@ def train_config(cfg: DeepNetsConfig, epochs: int, seed: int, channels_last: boo
                        eval_every=min(eval_every, epochs))
 
 
-def batch_stats_accuracy(model: nn.Module, split: Split, batch_size: int = 128) -> float:
+def batch_stats_accuracy(model: nn.Module, split: Split, batch_size: int = 128, seed: int = 0) -> float:
     """Test accuracy with BatchNorm in *training* mode (statistics of each 128-image batch),
     as the authors' ``accuracy()`` measured the ResNet18 of basic_experiment.ipynb. A copy
-    is used, so the model's running statistics are untouched."""
+    is used, so the model's running statistics are untouched.
+
+    The rows are batched in a fixed random order (``seed``), as the authors' shuffled test
+    loader did: the JPEG test copy is stored class by class, and batches of one class would
+    normalise every image by that class's own statistics."""
     m = copy.deepcopy(model).train()
+    order = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))
+    shuffled = split.subset(order)
     with torch.no_grad():
-        logits = predict_batches(m, split, batch_size)
-    return float((logits.argmax(1) == split.y).float().mean())
+        logits = predict_batches(m, shuffled, batch_size)
+    return float((logits.argmax(1) == shuffled.y).float().mean())
 
 
 def _with_extras(split: Split, extras: dict[str, torch.Tensor]) -> Split:
