@@ -28,7 +28,10 @@ NUMBERS = [
                 "measured with BatchNorm in training mode (their accuracy() never called eval())"),
     PaperNumber(C, "teacher ResNet18", "accuracy_batch_stats", 0.6948, None, f"{BASIC}, cell 9",
                 "same number: BatchNorm with the statistics of each test batch, as they measured it"),
-    PaperNumber(C, "teacher ConvTiny", "accuracy", 0.58, None, f"{PAPER}, Table 1"),
+    PaperNumber(C, "teacher ConvTiny", "accuracy", 0.58, None, f"{PAPER}, Table 1",
+                "one unseeded run (code/test_distill.ipynb cell 5, commit 8919b1f), kept only as a plot: "
+                "~0.578 at its epoch-5 peak and ~0.58 at epochs 28-29; ten runs of the same recipe "
+                "(resnet_test.ipynb cell 7) end at ~0.53-0.565, so 0.58 is the top of their own spread"),
     PaperNumber(C, "teacher ResNet10", "accuracy", 0.68, None, f"{PAPER}, Table 2"),
     # (b) students alone and the Hinton sweep (50 epochs)
     PaperNumber(C, "ConvTiny alone, 50 epochs", "accuracy", 0.5757, 0.0061, f"{BASIC}, cell 12", "5 runs"),
