@@ -167,13 +167,19 @@ print(f"[{cfg.profile}] train {len(d.train)} (trials: {len(d.part)} + validation
 # The authors' pre-activation ResNets (BatchNorm + ReLU after the stem, none before the
 # pooling) and ConvTiny, trained once and stored under a key of their full training config
 # (`kdcore.checkpoints.ModelStore`), then reused by every run. `batch-stat` is the accuracy
-# with BatchNorm in training mode, as the authors' `accuracy()` measured their ResNet18.
+# with BatchNorm in training mode, as the authors' `accuracy()` measured their ResNet18 (test
+# rows in a fixed shuffled order, as their test loader). The "best epoch" column is shown
+# because the authors' tables read best epochs off their curves; it is chosen on the test set,
+# so it is a comparison with them, never a result. Their ConvTiny teacher's 0.58 is one
+# unseeded run whose ten repeats ended at 0.53-0.565 (see the paper-vs-ours table's notes).
 
 # %%
 teachers = [lab.teacher(a) for a, on in (("resnet18", cfg.hinton_sweep or cfg.cost), ("conv_tiny", "table1" in cfg.tables),
                                          ("resnet10", "table2" in cfg.tables or cfg.cost)) if on]
 show_table(pd.DataFrame([{"teacher": r["setting"].removeprefix("teacher "), "epochs": r["params"]["epochs"],
-                          "10k JPEG": r["metrics"]["accuracy"], "exact 1k": r["metrics"]["accuracy_exact_1k"],
+                          "10k JPEG": r["metrics"]["accuracy"],
+                          "10k JPEG, best epoch": max(r["history"].get("test_metric") or [float("nan")]),
+                          "exact 1k": r["metrics"]["accuracy_exact_1k"],
                           "batch-stat": r["metrics"]["accuracy_batch_stats"]} for r in teachers]),
            caption=f"teacher test accuracy (profile: {cfg.profile})")
 not_run = [name for name, on in (("(b) the Hinton sweep", cfg.hinton_sweep), ("the cost timing", cfg.cost),
