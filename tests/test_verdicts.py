@@ -78,3 +78,10 @@ def test_two_metrics_of_the_same_runs_pair_by_seed():
     row = verdict_table(recs, [claim], "paper").iloc[0]
     assert row.paired and row.difference == pytest.approx(90.0 - 1.0) and row.verdict == "holds"
     assert row.baseline == "s (errors)"
+
+
+def test_markdown_says_when_a_difference_goes_against_the_claim():
+    from kdcore.verdicts import _direction
+    assert _direction(0.1) == "in the claimed direction"
+    assert _direction(-0.1) == "(against the claim)"
+    assert _direction(0.0) == "(no difference)"
