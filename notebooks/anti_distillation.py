@@ -261,9 +261,18 @@ def by_dead_classes(records):
     return "; ".join(f"{int(k)} dead: {v.mean():.3f} ({len(v)} runs)" for k, v in g)
 
 
-display(Markdown(f"With ReLU on the logits a class whose logit dies is never predicted again, and every test "
-                 f"image of that class (a tenth of the test set) is wrong. Runs grouped by the number of classes they never predict "
-                 f"(mean accuracy): {by_dead_classes(faithful)}."))
+rows_f = list(dict.fromkeys(ch.short_name(r["setting"]) for r in faithful))
+never = {r: row_mean(faithful, r, "classes never predicted") for r in rows_f}
+display(Markdown(
+    f"With ReLU on the logits a class whose logit dies is never predicted again, and every test image of that "
+    f"class (a tenth of the test set) is wrong. Runs grouped by the number of classes they never predict (mean "
+    f"accuracy): {by_dead_classes(faithful)}. Mean number of dead classes per run: "
+    + (", ".join(f"{r} ({v:.1f})" for r, v in never.items() if v > 0) or "none") + "; rows that always predict all "
+    f"ten classes: {', '.join(r for r, v in never.items() if v == 0) or 'none'}."
+    + (f" Compute: {cfg.ad_epochs} more epoch{'s' if cfg.ad_epochs > 1 else ''} on $D_2$ move the default init from "
+       f"{row_mean(faithful, 'Xavier', 'accuracy'):.3f} to {row_mean(faithful, 'Xavier, compute-matched', 'accuracy'):.3f}"
+       f" accuracy; AD (λ4 = 0), which spent those epochs on $D_1$, ends at "
+       f"{row_mean(faithful, 'AD, λ4=0', 'accuracy'):.3f}." if "Xavier, compute-matched" in rows_f else "")))
 
 # %% [markdown]
 # The same runs over the training epochs and over the attack and noise strengths:
@@ -305,6 +314,18 @@ curve_plots(faithful, "FC Fashion-MNIST, faithful")
 CONF = ["accuracy", "FGSM ε=0.018", "FGSM ε=0.018 among correct", "classes never predicted", "weight norm"]
 show_table(ch.summary(faithful, CONF), caption=f"faithful: robustness beside its confounders, mean ± std over "
                                                f"{n_faithful} seeds (profile: {cfg.profile})")
+grown = [r for r in ("Zero pad", "Net2Net", "AD, λ4=0") if r in rows_f]
+if "Xavier" in rows_f and grown:
+    fg = lambda m: " / ".join(f"{row_mean(faithful, r, m):.3f}" for r in grown)
+    gap = lambda m: sum(row_mean(faithful, r, m) for r in grown) / len(grown) - row_mean(faithful, "Xavier", m)
+    gap_all, gap_ok = gap("FGSM ε=0.018"), gap("FGSM ε=0.018 among correct")
+    display(Markdown(
+        f"FGSM accuracy over all inputs: default init {row_mean(faithful, 'Xavier', 'FGSM ε=0.018'):.3f}, "
+        f"{' / '.join(grown)} {fg('FGSM ε=0.018')} (mean gap {gap_all:+.3f}); among the inputs each model classifies "
+        f"correctly: {row_mean(faithful, 'Xavier', 'FGSM ε=0.018 among correct'):.3f} against "
+        f"{fg('FGSM ε=0.018 among correct')} (mean gap {gap_ok:+.3f})."
+        + (" Most of the teacher-based rows' FGSM advantage is their clean accuracy (no dead classes), not a larger "
+           "share of correct answers surviving the attack." if abs(gap_ok) < abs(gap_all) / 2 else "")))
 
 # %% [markdown]
 # ### 30 epochs or 10?
@@ -353,6 +374,21 @@ gaps = length_gaps(rf, [("AD, all λ (code's λ)", "Xavier"), ("AD, all λ (code
                         ("Transfer", "Xavier")], ["FGSM ε=0.018", "param noise ε=0.09"])
 show_table(gaps, caption=f"robustness gaps between a 10-epoch row and a 30-epoch row: paper, ours as run, ours "
                          f"at equal length (faithful, {n_faithful} seeds; profile: {cfg.profile})", digits=3)
+all_rows = {**ch.TABLE1_ROWS, **ch.MATCHED_ROWS, **ch.EXTRA_ROWS}
+longer = [r for r in rows_f if ch.row_epochs(cfg, all_rows[r], True) > K]
+fg_down = [r for r in longer if row_mean(faithful, r, "FGSM ε=0.018") < row_mean(faithful, r, f"FGSM ε=0.018 (epoch {K})")]
+pn_up = [r for r in longer
+         if row_mean(faithful, r, "param noise ε=0.09") > row_mean(faithful, r, f"param noise ε=0.09 (epoch {K})")]
+if longer:
+    fav = {True: "favoured", False: "penalised"}
+    same_way = len(fg_down) in (0, len(longer)) and len(pn_up) in (0, len(longer))
+    display(Markdown(
+        f"From epoch {K} to the end, FGSM accuracy falls in {len(fg_down)} of the {len(longer)} rows trained longer "
+        f"and parameter-noise accuracy rises in {len(pn_up)} of them."
+        + (f" A row stopped at epoch {K} (the paper's \"AD, all λ\" and \"Transfer\") is therefore "
+           f"{fav[bool(fg_down)]} on FGSM and {fav[not pn_up]} on parameter noise against the others; the last two "
+           f"columns of the gap table separate the two effects." if same_way else
+           " The direction is not the same for every row; the gap table compares each pair at equal length.")))
 # %% [markdown]
 # ### What the grown networks do with their width
 #
@@ -379,12 +415,27 @@ def width_table(records):
 show_table(width_table(faithful), caption=f"faithful: zero and duplicate units, mean over seeds (profile: "
                                           f"{cfg.profile})", digits=2)
 
+
+def width_reading(recs, variant):
+    zero = [r["extra"]["untouched_new_units"] for r in recs if ch.short_name(r["setting"]) == "Zero pad"]
+    n2n = [r["extra"] for r in recs if ch.short_name(r["setting"]) == "Net2Net"]
+    if not (zero and n2n):
+        return ""
+    return (f"{variant}: every new unit of zero pad is still exactly zero after training in "
+            f"{sum(min(z) == 1.0 for z in zero)} of {len(zero)} runs; Net2Net's fraction of units with an exact twin "
+            f"is unchanged by training in {sum(e['duplicate_units_start'] == e['duplicate_units_end'] for e in n2n)} "
+            f"of {len(n2n)} runs. Accuracy: zero pad {row_mean(recs, 'Zero pad', 'accuracy'):.3f}, Net2Net "
+            f"{row_mean(recs, 'Net2Net', 'accuracy'):.3f}, default init {row_mean(recs, 'Xavier', 'accuracy'):.3f}.")
+
+
+display(Markdown(width_reading(faithful, "Faithful (Net2Net without noise)")))
+
 # %% [markdown]
 # ## The corrected variant
 #
 # The rows listed in the table below, without the ReLU on the logits, with shuffled batches,
 # every row trained `student_epochs` epochs, a differentiable Rademacher λ4 term, and noise
-# on the new units of every grown init (see "The growth operators"); their own teachers,
+# on Net2Net's replicas (see "The growth operators"); their own teachers,
 # trained with the same seeds as the faithful ones. Two things stay as the authors' final
 # code had them, on purpose: "AD, all λ (code's λ)" uses their λ (Optuna's importances), and
 # the block distance is one norm over all blocks (`corrected_block_norm`).
@@ -416,7 +467,8 @@ if corrected:
         + (f"- The corrected teachers reach {mean_std(t_corr)} on classes 0-4 ({len(t_corr)} seeds). " if t_corr else "")
         + f"(profile `{cfg.profile}`)"))
     show_table(width_table(corrected), caption=f"corrected: zero and duplicate units, mean over seeds (noise on "
-                                                f"every grown init's new units; profile: {cfg.profile})", digits=2)
+                                                f"Net2Net's replicas only; profile: {cfg.profile})", digits=2)
+    display(Markdown(width_reading(corrected, "Corrected (Net2Net with noise)")))
     strip(corrected, "Table 1 per seed, corrected")
     curve_plots(corrected, "FC Fashion-MNIST, corrected")
 else:
@@ -431,7 +483,7 @@ else:
 # (16/32/64), an LSTM {cite}`hochreiter1997lstm` reading Fashion-MNIST row by row (hidden
 # 32 → 64), and an MLP on Gaussian clusters whose 10-class task contains the 5-class one.
 # Epoch 0 is the accuracy right after initialisation; shuffled batches, no ReLU on the
-# logits, noise on the new units of every grown init. The parameter-noise ε range is set per
+# logits, noise on Net2Net's replicas. The parameter-noise ε range is set per
 # task (see the parameters). "Epochs to reach" counts the epochs until a
 # run reaches 0.9 × the weakest row's mean final accuracy, so it is defined for every row.
 
@@ -491,81 +543,10 @@ pvo = pd.DataFrame({
     "runs": table.n_runs.astype(int),
     "code": ["current" if c is True else ("stale" if c is False else "—") for c in table.current]})
 show_table(pvo, caption=f"Anti-distillation Table 1: paper vs ours, faithful variant (profile: {cfg.profile})")
-
-# %% [markdown]
-# ## What the runs show
-#
-# The list below is computed from the faithful records of this profile (the tables and
-# figures above show the same numbers); the verdicts at the end test the paper's claims.
-
-# %%
-def findings(recs):
-    rows = list(dict.fromkeys(ch.short_name(r["setting"]) for r in recs))
-    out = []
-    # 1. paper vs ours, cell by cell
-    close = [(r, m) for r, m, d, s in zip(table.setting.map(ch.short_name), table.metric, table.delta,
-                                          [paper_std[(s, m)] for s, m in zip(table.setting, table.metric)])
-             if d == d and abs(d) <= 2 * s]
-    far = [f"{r} {m} ({d:+.3f})" for r, m, d, s in zip(table.setting.map(ch.short_name), table.metric, table.delta,
-                                                     [paper_std[(s, m)] for s, m in zip(table.setting, table.metric)])
-           if d == d and abs(d) > 2 * s]
-    out.append(f"**Paper vs ours.** {len(close)} of {len(close) + len(far)} cells of Table 1 lie within two of the "
-               f"paper's standard deviations of our mean; the others: {', '.join(far) or 'none'}.")
-    # 2. dead classes and robustness among correct inputs
-    never = {r: row_mean(recs, r, "classes never predicted") for r in rows}
-    dead = [f"{r} ({v:.1f})" for r, v in never.items() if v > 0]
-    alive = [r for r, v in never.items() if v == 0]
-    out.append(f"**Dead classes.** With ReLU on the logits some runs never predict a class at all; mean number "
-               f"per run: {', '.join(dead) or 'none'}; rows that always predict all ten classes: "
-               f"{', '.join(alive) or 'none'}.")
-    grown = [r for r in ("Zero pad", "Net2Net", "AD, λ4=0") if r in rows]
-    if "Xavier" in rows and grown:
-        fg = lambda m: " / ".join(f"{row_mean(recs, r, m):.3f}" for r in grown)
-        gap_all = sum(row_mean(recs, r, "FGSM ε=0.018") for r in grown) / len(grown) - row_mean(recs, "Xavier", "FGSM ε=0.018")
-        gap_ok = (sum(row_mean(recs, r, "FGSM ε=0.018 among correct") for r in grown) / len(grown)
-                  - row_mean(recs, "Xavier", "FGSM ε=0.018 among correct"))
-        out.append(f"**Robustness or accuracy?** FGSM accuracy over all inputs: default init "
-                   f"{row_mean(recs, 'Xavier', 'FGSM ε=0.018'):.3f}, {' / '.join(grown)} {fg('FGSM ε=0.018')} (mean gap "
-                   f"{gap_all:+.3f}); among the inputs each model classifies correctly: "
-                   f"{row_mean(recs, 'Xavier', 'FGSM ε=0.018 among correct'):.3f} against "
-                   f"{fg('FGSM ε=0.018 among correct')} (mean gap {gap_ok:+.3f})."
-                   + (" Most of the teacher-based rows' FGSM advantage is their clean accuracy (no dead classes), "
-                      "not a larger share of correct answers surviving the attack." if abs(gap_ok) < abs(gap_all) / 2
-                      else ""))
-    # 3. training length
-    longer = [r for r in rows if ch.row_epochs(cfg, {**ch.TABLE1_ROWS, **ch.MATCHED_ROWS, **ch.EXTRA_ROWS}[r], True) > K]
-    fg_down = [r for r in longer if row_mean(recs, r, "FGSM ε=0.018") < row_mean(recs, r, f"FGSM ε=0.018 (epoch {K})")]
-    pn_up = [r for r in longer if row_mean(recs, r, "param noise ε=0.09") > row_mean(recs, r, f"param noise ε=0.09 (epoch {K})")]
-    if longer:
-        fav = {True: "favoured", False: "penalised"}
-        both = len(fg_down) in (0, len(longer)) and len(pn_up) in (0, len(longer))
-        out.append(f"**Training length.** From epoch {K} to the end, FGSM accuracy falls in {len(fg_down)} of the "
-                   f"{len(longer)} rows trained longer and parameter-noise accuracy rises in {len(pn_up)} of them."
-                   + (f" A row stopped at epoch {K} (the paper's \"AD, all λ\" and \"Transfer\") is therefore "
-                      f"{fav[bool(fg_down)]} on FGSM and {fav[not pn_up]} on parameter noise against the others; the "
-                      f"gap table above separates the two effects." if both else
-                      " The direction is not the same for every row; see the gap table above."))
-    # 4. width
-    zero = [r["extra"]["untouched_new_units"] for r in recs if ch.short_name(r["setting"]) == "Zero pad"]
-    n2n = [r["extra"] for r in recs if ch.short_name(r["setting"]) == "Net2Net"]
-    if zero and n2n:
-        out.append(f"**Width.** Zero pad: every new unit still exactly zero after training in "
-                   f"{sum(min(z) == 1.0 for z in zero)} of {len(zero)} runs. Net2Net without noise: the fraction of "
-                   f"units with an exact twin is unchanged by training in "
-                   f"{sum(e['duplicate_units_start'] == e['duplicate_units_end'] for e in n2n)} of {len(n2n)} runs. "
-                   f"Both grown students therefore train as the teacher-sized network (accuracy "
-                   f"{row_mean(recs, 'Zero pad', 'accuracy'):.3f} and {row_mean(recs, 'Net2Net', 'accuracy'):.3f}).")
-    # 5. compute
-    if "Xavier, compute-matched" in rows:
-        out.append(f"**Compute.** {cfg.ad_epochs} more epoch{'s' if cfg.ad_epochs > 1 else ''} on $D_2$ move the default init from "
-                   f"{row_mean(recs, 'Xavier', 'accuracy'):.3f} to {row_mean(recs, 'Xavier, compute-matched', 'accuracy'):.3f} "
-                   f"accuracy; AD (λ4 = 0), which spent those epochs on $D_1$, ends at "
-                   f"{row_mean(recs, 'AD, λ4=0', 'accuracy'):.3f}.")
-    return out
-
-
-display(Markdown(f"*Faithful variant, profile `{cfg.profile}`, {n_faithful} seeds.*\n\n"
-                 + "\n".join(f"- {line}" for line in findings(faithful))))
+within = [(s, m, d) for s, m, d in zip(table.setting, table.metric, table.delta) if d == d]
+far = [f"{ch.short_name(s)} {m} ({d:+.3f})" for s, m, d in within if abs(d) > 2 * paper_std[(s, m)]]
+display(Markdown(f"{len(within) - len(far)} of {len(within)} cells lie within two of the paper's standard deviations "
+                 f"of our mean; the others: {', '.join(far) or 'none'}."))
 
 # %% [markdown]
 # ## What differed from the paper
@@ -596,7 +577,7 @@ display(Markdown("\n".join(
 #   data noise) cannot be matched, so individual runs differ; with the logit ReLU the rows
 #   depend on which logits die, hence the large spread of some rows (see the tables).
 # - **The corrected variant** (no logit ReLU, shuffled batches, every row `student_epochs` epochs,
-#   differentiable Rademacher λ4, noise on every grown init's new units;
+#   differentiable Rademacher λ4, noise on Net2Net's replicas only;
 #   `corrected_block_norm` chooses the block distance) runs `fc_corrected_seeds` seeds, the
 #   same seeds as the faithful rows (its table gives the count).
 # - **Growth tasks** are ours (the paper has no numbers for them) and small: a random
