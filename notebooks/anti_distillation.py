@@ -325,7 +325,7 @@ if "Xavier" in rows_f and grown:
         f"correctly: {row_mean(faithful, 'Xavier', 'FGSM ε=0.018 among correct'):.3f} against "
         f"{fg('FGSM ε=0.018 among correct')} (mean gap {gap_ok:+.3f})."
         + (" Most of the teacher-based rows' FGSM advantage is their clean accuracy (no dead classes), not a larger "
-           "share of correct answers surviving the attack." if abs(gap_ok) < abs(gap_all) / 2 else "")))
+           "share of correct answers surviving the attack." if gap_all > 0 and abs(gap_ok) < gap_all / 2 else "")))
 
 # %% [markdown]
 # ### 30 epochs or 10?
