@@ -190,6 +190,9 @@ plt.show()
 
 # %%
 teachers = ch.ensemble_runs(cfg, data, store)
+print(f"[{cfg.profile}] Adam, batch {cfg.batch_size}, lr {cfg.lr:g} multiplied after every epoch by "
+      f"{cfg.teacher_lr_decay:g} (teachers, {cfg.teacher_epochs} epochs) and {cfg.student_lr_decay:g} (students, "
+      f"{cfg.student_epochs} epochs, alone and distilled alike); {'bf16 autocast' if cfg.bf16 else 'fp32'}")
 teacher_rows = teachers[teachers.setting == ch.teacher_name(cfg)]
 mean_std_table(teacher_rows, "setting", ["test_errors", "accuracy"],
                caption=f"teachers, seeds {sorted(teacher_rows.seed.tolist())} (profile: {cfg.profile})")
@@ -316,7 +319,8 @@ show_markdown(
     f"errors, {kd_tr[ch.bias_metric(f'errors_on_{c}', c, 3.5)].mean():.0f} on {c}s (Hinton: 109 and 14). The curve's "
     f"lowest point, {kd_curve.min():.0f} errors at a raise of {kd_curve.idxmin():g}, is read off the test set, so it "
     f"describes the trade-off and picks nothing.")
-#
+
+# %% [markdown]
 # ## Optimal Brain Damage
 #
 # Near an optimum the loss increase from deleting weight $i$ is about
@@ -394,10 +398,11 @@ else:
 # ## What differed from the paper
 #
 # - **Optimiser and length.** Hinton et al. do not give their schedule; we use Adam with an
-#   exponentially decaying learning rate and the profile's epochs (100 for the teachers, 40
-#   for the students; see the parameters). Their teacher's weight constraint is not given
-#   either; we use a max-norm bound. The learning curves above show which runs were still
-#   improving when they stopped (the measured gaps are in the paragraph after the table).
+#   exponentially decaying learning rate and the profile's epochs (printed above the
+#   teachers' table). Their
+#   teacher's weight constraint is not given either; we use a max-norm bound. The learning
+#   curves above show which runs were still improving when they stopped (the measured gaps
+#   are in the paragraph after the table).
 # - **The transfer set.** How much of the unseen class a distilled student learns from the
 #   soft targets decides which bias raise suits it; Hinton's 3.5 fitted their student.
 # - **Loss weighting.** The paper used "a considerably lower weight" on the hard-label
