@@ -374,7 +374,7 @@ show_comparison(table, caption=f"MNIST test errors out of 10,000: Hinton et al. 
 
 
 def last_gain(setting: str, last: int = 10) -> float:
-    """Mean over seeds of the test errors gained over the last ``last`` epochs (or all of them)."""
+    """Mean over seeds of the test errors removed over the last ``last`` epochs (negative: errors added)."""
     curves = [r["history"]["test_metric"] for r in records(setting)]
     per = [(c[-1] - c[-min(last, len(c))]) * len(data.test) for c in curves]
     return sum(per) / len(per) if per else float("nan")
@@ -386,10 +386,10 @@ if any(r.empty for r in rows.values()):
 else:
     row = {s: r.iloc[0] for s, r in rows.items()}
     show_markdown(
-        f"Against Hinton et al.: the teacher ends {row[shown[0]].delta:+.1f} errors from their 67 and was still "
-        f"gaining {last_gain(shown[0]):.1f} errors over its last 10 epochs; the student alone ends "
+        f"Against Hinton et al.: the teacher ends {row[shown[0]].delta:+.1f} errors from their 67, and its errors "
+        f"fell by {last_gain(shown[0]):.1f} over its last 10 epochs; the student alone ends "
         f"{row[shown[1]].delta:+.1f} from their 146; the distilled student ends {row[shown[2]].delta:+.1f} from their "
-        f"74 and gained {last_gain(shown[2]):.1f} errors over its last 10 epochs"
+        f"74, and its errors fell by {last_gain(shown[2]):.1f} over its last 10 epochs"
         + (", so a longer run would not close that gap: the weaker teacher and the unknown loss weighting are the "
            "candidates." if last_gain(shown[2]) < 0.1 * abs(row[shown[2]].delta) else
            ", so it had not reached its plateau."))
