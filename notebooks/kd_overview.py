@@ -92,7 +92,7 @@ from kdcore.models import MLP, weight_count
 from kdcore.obd import obd_saliency
 from kdcore.regularization import RandomShift
 from kdcore.results import RunStore, comparison_table, format_mean_std
-from kdcore.verdicts import verdict_markdown, verdict_table
+from kdcore.verdicts import Claim, verdict_markdown, verdict_table
 
 cfg = ch.KDOverviewConfig.from_namespace(globals())   # validates every parameter first
 store = RunStore(profile=cfg.profile)   # a smoke run keeps its records in a scratch folder
@@ -420,8 +420,29 @@ else:
 #
 # One line per claim, computed from this profile's run records by `kdcore.verdicts`:
 # the difference in the claimed direction, its spread over seeds (paired by seed where the
-# runs share a seed), and the verdict of the two-standard-error rule.
+# runs share a seed), and the verdict of the two-standard-error rule. The OBD lines read
+# the pruning curves stored in the OBD records at two fractions of the grid: the smallest
+# one above zero (where the ordering of the dead and the negatively estimated weights
+# matters) and 0.9.
 
 # %%
-verdicts = verdict_table(store.records(ch.CHAPTER), ch.claims(cfg), cfg.profile)
+methods = ch.obd_methods(cfg)
+low = min(f for f in cfg.prune_fractions if f > 0)
+high = 0.9 if 0.9 in cfg.prune_fractions else max(cfg.prune_fractions)
+at = lambda method, f: f"accuracy at {f:g} pruned: {method}"
+# the curve points of each OBD record as metrics, so that kdcore.verdicts can pair them by seed
+obd_records = [{**r, "metrics": {**r["metrics"], **{at(p["method"], p["fraction"]): p["accuracy"]
+                                                    for p in r["extra"]["curve"]}}}
+               for r in store.records(ch.CHAPTER) if r["setting"] == ch.obd_setting(cfg)]
+setting = ch.obd_setting(cfg)
+obd_claims = [
+    Claim(f"OBD (exact Hessian diagonal) keeps more accuracy than deleting the smallest weights ({high:g} removed)",
+          setting, at(methods[0], high), baseline=setting, baseline_metric=at(methods[-1], high)),
+    Claim(f"fix 1: clamping the {cfg.hutchinson_probes}-probe Hutchinson estimate at 0 keeps more accuracy "
+          f"({low:g} removed)", setting, at(methods[2], low), baseline=setting, baseline_metric=at(methods[1], low)),
+    Claim(f"fix 2: {cfg.hutchinson_probes_more} Hutchinson probes keep more accuracy than {cfg.hutchinson_probes} "
+          f"({low:g} removed)", setting, at(methods[3], low), baseline=setting, baseline_metric=at(methods[1], low)),
+]
+other = [r for r in store.records(ch.CHAPTER) if r["setting"] != setting]
+verdicts = verdict_table(other + obd_records, ch.claims(cfg) + obd_claims, cfg.profile)
 show_markdown(verdict_markdown(verdicts, cfg.profile))
