@@ -421,10 +421,13 @@ def width_reading(recs, variant):
     n2n = [r["extra"] for r in recs if ch.short_name(r["setting"]) == "Net2Net"]
     if not (zero and n2n):
         return ""
+    twins = lambda key: np.mean([np.mean(e[key]) for e in n2n])
     return (f"{variant}: every new unit of zero pad is still exactly zero after training in "
-            f"{sum(min(z) == 1.0 for z in zero)} of {len(zero)} runs; Net2Net's fraction of units with an exact twin "
-            f"is unchanged by training in {sum(e['duplicate_units_start'] == e['duplicate_units_end'] for e in n2n)} "
-            f"of {len(n2n)} runs. Accuracy: zero pad {row_mean(recs, 'Zero pad', 'accuracy'):.3f}, Net2Net "
+            f"{sum(min(z) == 1.0 for z in zero)} of {len(zero)} runs. Net2Net's hidden units with an exact twin: "
+            f"{twins('duplicate_units_start'):.2f} at the start and {twins('duplicate_units_end'):.2f} at the end "
+            f"(mean over layers and runs); the share is unchanged by training in "
+            f"{sum(e['duplicate_units_start'] == e['duplicate_units_end'] for e in n2n)} of {len(n2n)} runs. "
+            f"Accuracy: zero pad {row_mean(recs, 'Zero pad', 'accuracy'):.3f}, Net2Net "
             f"{row_mean(recs, 'Net2Net', 'accuracy'):.3f}, default init {row_mean(recs, 'Xavier', 'accuracy'):.3f}.")
 
 
