@@ -268,6 +268,14 @@ ax.set(xscale="log", xlabel="temperature $t$", ylabel="test errors",
        title=f"student test errors vs temperature (seeds {cfg.sweep_seeds}; profile: {cfg.profile})")
 ax.legend()
 plt.show()
+by_t = sweep.groupby("temperature").test_errors.agg(["mean", "std", "size"])
+show_markdown(
+    f"Mean test errors per temperature ({', '.join(f'$t$ = {t:g}: {r['mean']:.0f} ± {r['std']:.0f}' for t, r in by_t.iterrows())}"
+    f"; {int(by_t['size'].min())}-{int(by_t['size'].max())} seeds each) against {base.mean():.0f} for the student alone. "
+    f"The fewest errors are at $t$ = {by_t['mean'].idxmin():g}, the most at $t$ = {by_t['mean'].idxmax():g}; "
+    f"$t$ = 1 keeps the teacher's near-one-hot targets, which carry little beyond the labels. The sweep is read on "
+    f"the test set, so it describes the temperature's effect and chooses nothing (the headline uses Hinton's $t$ = "
+    f"{cfg.temperature:g}).")
 
 # %% [markdown]
 # ## An ensemble as the teacher
@@ -279,6 +287,12 @@ plt.show()
 # %%
 mean_std_table(teachers, "setting", ["test_errors", "accuracy"],
                caption=f"teachers, their ensemble, and the student distilled from it (profile: {cfg.profile})")
+ens_student = teachers[teachers.setting.str.startswith(ch.student_name(cfg))].test_errors
+ens_own = teachers[teachers.setting == ch.ensemble_name(cfg)].test_errors
+one = runs[runs.setting == f"{ch.student_name(cfg)} distilled T={cfg.temperature:g}"].test_errors
+show_markdown(f"The ensemble makes {ens_own.mean():.0f} errors against {teacher_rows.test_errors.mean():.0f} for one "
+              f"teacher (mean of its members); the student distilled from it makes {ens_student.mean():.0f}, against "
+              f"{one.mean():.0f} from one teacher (the verdict at the end pairs them by seed).")
 
 # %% [markdown]
 # ## A transfer set without one class
