@@ -377,7 +377,8 @@ show_markdown(
     f"zero: the weights leaving input pixels that are 0 in every training image. Those dead weights get saliency 0 "
     f"under every OBD variant and go first, which costs nothing while the pixels stay 0; a negative estimate sends a "
     f"live weight ahead of them. Clamping the estimate at 0 and {cfg.hutchinson_probes_more} probes instead of "
-    f"{cfg.hutchinson_probes} are the two fixes in the figure.")
+    f"{cfg.hutchinson_probes} are the two candidate fixes in the figure; the verdicts at the end test each of them at "
+    f"the grid's first fraction above zero.")
 
 # %% [markdown]
 # ## Paper vs ours
