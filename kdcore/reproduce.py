@@ -116,6 +116,27 @@ def missing_records(path: Path) -> list[str]:
     return [r for r in _metadata(path).get("records", []) if not (root / r).exists()]
 
 
+_TIMING = ("start_time", "end_time", "duration")
+
+
+def normalise(nb, name: str):
+    """Drop what differs between two executions of unchanged code and records: papermill's
+    timings and absolute paths (a machine's folders), Jupyter's per-cell execution
+    timestamps, and the random id of papermill's injected-parameters cell. Returns ``nb``."""
+    pm = nb.metadata.get("papermill", {})
+    for key in _TIMING:
+        pm.pop(key, None)
+    pm["input_path"] = f"notebooks/{name}.py"
+    pm["output_path"] = f"book/papers/{name}.ipynb"
+    for cell in nb.cells:
+        for key in _TIMING:
+            cell.metadata.get("papermill", {}).pop(key, None)
+        cell.metadata.pop("execution", None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "injected-parameters"
+    return nb
+
+
 @contextlib.contextmanager
 def chapter_lock(out_dir: Path, name: str):
     """Hold ``out_dir/.<name>.lock`` exclusively; a second holder waits (and says so)."""
@@ -186,7 +207,7 @@ def execute(name: str, profile: str = "paper", out_dir: Path | None = None, root
         try:
             papermill.execute_notebook(str(src), str(tmp), parameters=params, cwd=str(root / "notebooks"),
                                        kernel_name="python3", progress_bar=False, log_output=False)
-            done = nbformat.read(tmp, as_version=4)
+            done = normalise(nbformat.read(tmp, as_version=4), name)
             done.metadata["kdcore"] = {"stamp": want, "profile": profile, "records": _records_read(log)}
             nbformat.write(done, tmp)
             os.replace(tmp, out)

@@ -112,3 +112,23 @@ def test_a_second_reproduction_waits_for_the_first(project, capsys, monkeypatch)
     import os
 
     assert all(f".ch.{os.getpid()}." in Path(p).name for pair in seen for p in pair)
+
+
+def test_normalise_drops_machine_paths_timings_and_random_ids():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["papermill"] = {"input_path": "/home/me/x/.c.1.src.ipynb", "output_path": "/home/me/x/.c.1.tmp.ipynb",
+                                "start_time": "2026-01-01T00:00:00", "end_time": "2026-01-01T00:01:00",
+                                "duration": 60.0, "parameters": {"a": 1}}
+    cell = nbformat.v4.new_code_cell("a = 1", metadata={"tags": ["injected-parameters"],
+                                                         "papermill": {"duration": 0.1, "status": "completed"},
+                                                         "execution": {"iopub.status.busy": "2026-01-01"}})
+    cell["id"] = "3f2a9c1b"
+    nb.cells.append(cell)
+    out = reproduce.normalise(nb, "c")
+    text = nbformat.writes(out)
+    assert "/home/me" not in text and "2026-01-01" not in text and "3f2a9c1b" not in text
+    assert out.metadata["papermill"]["input_path"] == "notebooks/c.py"
+    assert out.metadata["papermill"]["parameters"] == {"a": 1}           # what ran is kept
+    assert out.cells[0].metadata["papermill"] == {"status": "completed"}
