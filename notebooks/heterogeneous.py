@@ -181,6 +181,7 @@ summary = report.summary_table(runs_df, cfg.profile).rename(columns={"paper mean
 show_table(summary, caption=f"Test accuracy, last epoch, over runs (profile: {cfg.profile})")
 
 # %%
+np.random.seed(0)                      # seaborn's strip jitter draws from numpy: the same figure on every run
 fig, axes = plt.subplots(1, len(cfg.datasets), figsize=(5 * len(cfg.datasets), 3.6), squeeze=False)
 for ax, d in zip(axes[0], cfg.datasets):
     sub = runs_df[runs_df.dataset == d]
