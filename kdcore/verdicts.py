@@ -133,7 +133,7 @@ def _num(x: float) -> str:
     return f"{x:+.1f}" if abs(x) >= 10 else f"{x:+.4f}" if abs(x) < 1 else f"{x:+.2f}"
 
 
-def _direction(diff: float) -> str:
+def direction_words(diff: float) -> str:
     """Words for a difference already oriented so that a positive one supports the claim."""
     if diff != diff:
         return ""
@@ -147,6 +147,6 @@ def verdict_markdown(table: pd.DataFrame, profile: str) -> str:
         how = "paired by seed" if r.paired else "independent runs"
         spread = "" if r.std != r.std else f", std {abs(r.std):.4g}, se {r.se:.4g}"
         lines.append(f"- **{r.verdict}**: {r.claim}. {r.setting} vs {r.baseline} on `{r.metric}`: "
-                     f"difference {_num(r.difference)} {_direction(r.difference)} (n = {r.n}, {how}{spread}; "
+                     f"difference {_num(r.difference)} {direction_words(r.difference)} (n = {r.n}, {how}{spread}; "
                      f"profile `{profile}`).")
     return "\n".join(lines)

@@ -81,7 +81,7 @@ def test_two_metrics_of_the_same_runs_pair_by_seed():
 
 
 def test_markdown_says_when_a_difference_goes_against_the_claim():
-    from kdcore.verdicts import _direction
-    assert _direction(0.1) == "in the claimed direction"
-    assert _direction(-0.1) == "(against the claim)"
-    assert _direction(0.0) == "(no difference)"
+    from kdcore.verdicts import direction_words
+    assert direction_words(0.1) == "in the claimed direction"
+    assert direction_words(-0.1) == "(against the claim)"
+    assert direction_words(0.0) == "(no difference)"

@@ -25,6 +25,7 @@ import pandas as pd
 
 from .figure import paper_vs_ours_figure
 from .scoreboard import PAPER_PROFILE, WHAT_DIFFERED, chapter_summary, verdict_counts
+from ..verdicts import direction_words
 from .table import readable_table
 
 __all__ = ["scoreboard_markdown", "table_frame", "table_html", "write_page"]
@@ -96,9 +97,10 @@ def scoreboard_markdown(scored: pd.DataFrame, verdicts: Mapping[str, pd.DataFram
         if v is not None and len(v):
             part += ["", f"Does the claim hold here? ({profile} profile)"]
             for c in v.itertuples(index=False):
-                spread = "" if c.std != c.std else f", sd {_g(abs(c.std), digits=2)}"
-                part.append(f"- **{c.verdict}**: {c.claim} (difference {_g(c.difference, True, 3)} in the "
-                            f"claimed direction{spread}, n = {c.n})")
+                facts = [] if c.difference != c.difference else [
+                    f"difference {_g(c.difference, True, 3)} {direction_words(c.difference)}"]
+                facts += [] if c.std != c.std else [f"sd {_g(abs(c.std), digits=2)}"]
+                part.append(f"- **{c.verdict}**: {c.claim} ({', '.join(facts + [f'n = {c.n}'])})")
         out.append("\n".join(part))
     return out[0] + "\n", "\n\n".join(out[1:]) + "\n"
 
