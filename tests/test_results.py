@@ -231,3 +231,42 @@ def test_dirty_flag_looks_only_at_the_code_of_the_records_chapter(monkeypatch):
     assert any(p.endswith("kdcore/chapters/multidomain/runners.py") for p in paths)
     assert "notebooks/multidomain.py" in paths and "notebooks/params/multidomain.yaml" in paths
     assert not any("deep_nets" in p or "/results/" in p for p in paths)
+
+
+def test_a_run_with_a_non_finite_loss_leaves_a_failure_note_and_is_not_retried(tmp_path, monkeypatch):
+    from kdcore.history import NonFiniteLossError
+    from kdcore.results import RunFailedBefore, records
+
+    calls = []
+
+    def diverges():
+        calls.append(1)
+        raise NonFiniteLossError("loss is nan at epoch 3")
+
+    store = RunStore(tmp_path)
+    with pytest.raises(NonFiniteLossError):
+        store.run("ch", "s", 4, {"T": 0.1}, "paper", diverges)
+    assert store.records("ch") == []                       # no record, and readers skip the note
+    (note,) = store.failures("ch")
+    assert (note["setting"], note["seed"], note["params"], note["error"]) == ("s", 4, {"T": 0.1}, "NonFiniteLossError")
+    assert "epoch 3" in note["message"] and {"device", "git_commit", "code_hash"} <= set(note)
+    with pytest.raises(RunFailedBefore, match="Delete .*seed4-.*\\.failure") as err:
+        store.run("ch", "s", 4, {"T": 0.1}, "paper", diverges)
+    assert len(calls) == 1 and err.value.note == note      # known failure: not trained again
+    monkeypatch.setattr(records, "code_hash", lambda chapter: "changed")
+    with pytest.raises(NonFiniteLossError):                # other code: tried again
+        store.run("ch", "s", 4, {"T": 0.1}, "paper", diverges)
+    assert len(calls) == 2
+
+
+def test_other_errors_leave_no_failure_note(tmp_path):
+    def broken():
+        raise RuntimeError("out of memory")
+
+    with pytest.raises(RuntimeError):
+        RunStore(tmp_path).run("ch", "s", 0, {}, "paper", broken)
+    assert RunStore(tmp_path).failures("ch") == [] and not list(tmp_path.rglob("*.failure"))
+    (tmp_path / "ch" / "s").mkdir(parents=True)
+    (tmp_path / "ch" / "s" / "seed0-x.failure").write_text("{trunc")
+    with pytest.raises(ValueError, match="corrupt failure note"):
+        RunStore(tmp_path).failures("ch")

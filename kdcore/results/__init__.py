@@ -10,10 +10,10 @@
 """
 
 from .paper import PaperNumber
-from .records import PAPER_PROFILE, RunStore, results_root, scratch_root
+from .records import PAPER_PROFILE, RunFailedBefore, RunStore, results_root, scratch_root
 from .table import (TABLE_COLUMNS, comparison_table, format_mean_std, format_metric, markdown_sections,
                     metric_digits, readable_table)
 
-__all__ = ["RunStore", "results_root", "scratch_root", "PAPER_PROFILE", "PaperNumber", "comparison_table",
+__all__ = ["RunStore", "RunFailedBefore", "results_root", "scratch_root", "PAPER_PROFILE", "PaperNumber", "comparison_table",
            "readable_table", "format_mean_std", "format_metric", "metric_digits", "markdown_sections",
            "TABLE_COLUMNS"]

@@ -42,7 +42,7 @@ from typing import Any
 from ..files import atomic_write, ensure_writable, load_torch
 from .provenance import code_hash
 
-__all__ = ["CorruptRecordError", "read_record", "RunStore", "TrainedModel", "results_root", "scratch_root",
+__all__ = ["CorruptRecordError", "read_record", "RunStore", "RunFailedBefore", "TrainedModel", "results_root", "scratch_root",
            "is_current", "SCHEMA", "PAPER_PROFILE"]
 
 SCHEMA = 1
@@ -152,6 +152,18 @@ def read_record(path: Path) -> dict:
     return record
 
 
+def _read_note(path: Path) -> dict:
+    """A failure note (:meth:`RunStore.failures`); a truncated one raises :class:`CorruptRecordError`."""
+    try:
+        note = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CorruptRecordError(f"corrupt failure note {path}: {err}. Delete it to run the run again.") from err
+    if not isinstance(note, dict) or not {"setting", "seed", "error", "code_hash"} <= note.keys():
+        raise CorruptRecordError(f"{path} is not a kdcore failure note: move it out of the results folder.")
+    _note_read(path)
+    return note
+
+
 def _note_read(path: Path) -> None:
     """Append ``path`` to ``$KDCORE_RECORD_LOG`` (set by ``kdcore.reproduce``), which thereby
     learns every record a chapter read or wrote, to re-run it when one goes missing."""
@@ -159,6 +171,16 @@ def _note_read(path: Path) -> None:
     if log:
         with open(log, "a") as f:
             f.write(f"{path.resolve()}\n")
+
+
+class RunFailedBefore(FloatingPointError):
+    """The run stopped with a non-finite loss when it last ran with this code; its failure
+    note (:meth:`RunStore.failure`, in ``note``) says where. It is not retried: delete the
+    note (the path is in the message) to try again."""
+
+    def __init__(self, message: str, note: dict) -> None:
+        super().__init__(message)
+        self.note = note
 
 
 class TrainedModel:
@@ -244,9 +266,18 @@ class RunStore:
             raise ValueError(f"a {profile!r} run must not write its record into the committed results folder "
                              f"{self.root}: open the store with RunStore(profile={profile!r}) (records go to "
                              f"{scratch_root()}) or set KDCORE_RESULTS to another folder")
+        failed = self.failure(chapter, setting, seed, params, profile)
+        if failed is not None and (self.keep_stale or failed["code_hash"] == code_hash(chapter)):
+            raise RunFailedBefore(f"{setting} seed {seed} failed before ({failed['error']}: {failed['message']}); "
+                                  f"not retried. Delete {self.failure_path(chapter, setting, seed, params, profile)} "
+                                  f"to run it again.", failed)
         self.check_writable()
         t0 = time.perf_counter()
-        out = fn()
+        try:
+            out = fn()
+        except FloatingPointError as err:    # a non-finite loss: an outcome of the run, kept
+            self._write_failure(chapter, setting, seed, params, profile, err, time.perf_counter() - t0)
+            raise
         if "metrics" not in out:
             raise ValueError("a run function must return a dict with 'metrics'")
         record = {"schema": SCHEMA, "chapter": chapter, "setting": setting, "seed": seed,
@@ -261,6 +292,39 @@ class RunStore:
         _atomic_write(path, lambda p: p.write_text(json.dumps(record, indent=1, sort_keys=True)))
         _note_read(path)
         return record
+
+    # -- failure notes ------------------------------------------------------------------
+    # A run whose loss became non-finite (FloatingPointError, e.g. train.NonFiniteLossError)
+    # writes no record, but that it failed, where and with which code is a result too (the
+    # deep-nets chapter's Hinton sweep counts such runs, as its authors did). The note sits
+    # beside where the record would be, as "<seed>-<key>.failure" (JSON), so record readers
+    # never take it for a record.
+    def failure_path(self, chapter: str, setting: str, seed: int, params: dict, profile: str) -> Path:
+        return self.path(chapter, setting, seed, params, profile).with_suffix(".failure")
+
+    def failure(self, chapter: str, setting: str, seed: int, params: dict, profile: str) -> dict | None:
+        """The failure note of this run, or ``None``."""
+        path = self.failure_path(chapter, setting, seed, params, profile)
+        return _read_note(path) if path.exists() else None
+
+    def failures(self, chapter: str | None = None) -> list[dict]:
+        """All failure notes (of one chapter), in a stable order."""
+        base = self.root / _slug(chapter) if chapter else self.root
+        if not base.exists():
+            return []
+        return [_read_note(p) for p in sorted(base.rglob("*.failure")) if ".cache" not in p.parts]
+
+    def _write_failure(self, chapter: str, setting: str, seed: int, params: dict, profile: str,
+                       err: BaseException, seconds: float) -> None:
+        note = {"schema": SCHEMA, "chapter": chapter, "setting": setting, "seed": seed, "profile": profile,
+                "params": _jsonable(params), "key": self.key(chapter, setting, seed, params, profile),
+                "error": type(err).__name__, "message": str(err), "seconds": round(seconds, 3),
+                "code_hash": code_hash(chapter),
+                "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                **_environment(chapter)}
+        path = self.failure_path(chapter, setting, seed, params, profile)
+        _atomic_write(path, lambda p: p.write_text(json.dumps(note, indent=1, sort_keys=True)))
+        _note_read(path)
 
     def trained_model(self, chapter: str, setting: str, seed: int, params: dict, profile: str,
                       build: Callable[[], Any], train: Callable[[Any], dict]) -> "TrainedModel":
