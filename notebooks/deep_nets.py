@@ -427,6 +427,23 @@ verdicts = verdict_table(store.records(ch.CHAPTER), ch.paper.claims(tuple(cfg.ta
 show_markdown(verdict_markdown(verdicts, cfg.profile))
 
 # %% [markdown]
+# The same verdicts side by side, the authors' code (faithful) against the corrected code,
+# with the difference in accuracy:
+
+# %%
+v = verdicts.assign(mode=verdicts.claim.str.extract(r"\((faithful|corrected)\)")[0].fillna("both"),
+                    comparison=verdicts.claim.str.replace(r" \((faithful|corrected)\)", "", regex=True),
+                    result=[f"{r.verdict} ({r.difference:+.3f})" if r.difference == r.difference else r.verdict
+                            for r in verdicts.itertuples()])
+show_table(v.pivot_table(index="comparison", columns="mode", values="result", aggfunc="first", sort=False)
+           .reset_index().fillna(""), caption=f"verdicts by mode (profile: {cfg.profile})")
+not_decided = [t for t in ("table1", "table2") if t not in cfg.tables]
+if not_decided:
+    show_markdown(f"Not decided at profile `{cfg.profile}`: the claims of "
+                  f"{' and '.join('Table 1' if t == 'table1' else 'Table 2' for t in not_decided)}, "
+                  "which did not run (see the parameters).")
+
+# %% [markdown]
 # How long this profile took, from its run records (each record's own compute time; the
 # script runs many of them side by side, so the wall time was shorter):
 
