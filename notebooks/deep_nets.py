@@ -331,7 +331,11 @@ for table in cfg.tables:
 # %% [markdown]
 # Two comparisons the paper does not make but the table invites, decided by the same rule as
 # the claims at the end (difference in accuracy on the 10k JPEG test copy, its spread over
-# seeds): each method as the authors coded it against the same method corrected.
+# seeds): each method as the authors coded it against the same method corrected. Keep in
+# mind what the two modes train: a faithful row counts one VID term (the last pair's:
+# conv3 ↔ conv3 for pairwise, the students' fc1 ↔ the teacher's last tapped layer for
+# all-to-all), so its searched λ never mattered; a corrected row counts every pair, weighted
+# by λ. Why the corrected sum of pairs ends where it does was not tested here.
 
 # %%
 readings = [Claim(f"{ch.experiments.TABLES[t][2]}: {m} as coded (faithful) beats {m} corrected",
