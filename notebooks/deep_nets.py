@@ -280,6 +280,13 @@ if cfg.hinton_sweep:
                      + (f", with T from {bad['T'].min():.2f} to {bad['T'].max():.2f} (epochs "
                         f"{', '.join(str(e) for e in sorted(bad['stopped at epoch'].astype(int)))}); the runs that "
                         f"finished had T from {fin['T'].min():.2f} to {fin['T'].max():.2f}" if len(bad) else ""))
+    cpu_runs = [r for r in recs if r["setting"].startswith("Hinton sweep") and "cuda" not in r["device"]
+                and "best run" not in r["setting"]]
+    if cpu_runs:
+        lines.append("- sweep runs whose record was computed on the CPU (the H100 had stopped them with a non-finite "
+                     "loss; run again on the CPU for their failure notes, they finished): "
+                     + "; ".join(f"{r['setting'].split(' ← ')[0].removeprefix('Hinton sweep ')} run {r['seed']} "
+                                 f"(T = {r['params']['T']:.2f}, accuracy {r['metrics']['accuracy']:.3f})" for r in cpu_runs))
     by_device = sweep[sweep.diverged].groupby("device").size()
     if len(by_device):
         lines.append("- where the stopped runs last ran: " + "; ".join(f"{n} on {dev}" for dev, n in by_device.items()))
