@@ -256,23 +256,27 @@ if cfg.hinton_sweep:
     def paper_value(setting: str, metric: str) -> float:
         return next((p.value for p in ch.NUMBERS if p.setting == setting and p.metric == metric), np.nan)
 
+    def paren(x: float, fmt: str) -> str:
+        return "" if x != x else f" ({x:{fmt}})"
+
     rows = []
     for (student, loss), g in sweep.groupby(["student", "loss"], sort=False):
         fin = g[~g.diverged]
         best = fin.loc[fin.accuracy.idxmax()]
         paper_setting = f"Hinton sweep {student} ← ResNet18 ({loss}): best run"
-        rows.append({"student": student, "loss": loss, "runs": len(g), "stopped": int(g.diverged.sum()),
-                     "paper: stopped": paper_value(paper_setting, "diverged_runs"),
-                     "finished: mean": fin.accuracy.mean(), "± std": fin.accuracy.std(),
-                     "paper: mean": paper_value(paper_setting, "accuracy_mean_converged"),
-                     "best run": best.accuracy, "its β, T": f"{best.beta:.2f}, {best['T']:.2f}",
-                     "paper: best": paper_value(paper_setting, "accuracy")})
+        rows.append({"student": student, "loss": loss, "runs": len(g),
+                     "stopped": f"{int(g.diverged.sum())}{paren(paper_value(paper_setting, 'diverged_runs'), '.0f')}",
+                     "finished: mean ± std": f"{fin.accuracy.mean():.3f} ± {fin.accuracy.std():.3f}"
+                                             f"{paren(paper_value(paper_setting, 'accuracy_mean_converged'), '.3f')}",
+                     "best run": f"{best.accuracy:.3f}{paren(paper_value(paper_setting, 'accuracy'), '.3f')}",
+                     "its β, T": f"{best.beta:.2f}, {best['T']:.2f}"})
     for student, g in alone.groupby("student", sort=False):
-        rows.append({"student": student, "loss": "alone", "runs": len(g), "stopped": 0,
-                     "finished: mean": g.accuracy.mean(), "± std": g.accuracy.std(),
-                     "paper: mean": paper_value(f"{student} alone, {cfg.basic_epochs} epochs", "accuracy")})
-    show_table(pd.DataFrame(rows), caption=f"Hinton sweep from ResNet18, {cfg.basic_epochs} epochs, 10k JPEG test "
-               f"(profile: {cfg.profile})")
+        rows.append({"student": student, "loss": "alone", "runs": len(g), "stopped": "0",
+                     "finished: mean ± std": f"{g.accuracy.mean():.3f} ± {g.accuracy.std():.3f}"
+                     f"{paren(paper_value(f'{student} alone, {cfg.basic_epochs} epochs', 'accuracy'), '.3f')}",
+                     "best run": "", "its β, T": ""})
+    show_table(pd.DataFrame(rows), caption=f"Hinton sweep from ResNet18, {cfg.basic_epochs} epochs, 10k JPEG test; "
+               f"the authors' notebook in parentheses (profile: {cfg.profile})")
     lines = []
     for (student, loss), g in sweep.groupby(["student", "loss"], sort=False):
         bad, fin = g[g.diverged], g[~g.diverged]
