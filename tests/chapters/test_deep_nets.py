@@ -163,7 +163,8 @@ def test_random_trials_trained_apart_are_the_ones_the_search_asks_for(tiny_lab, 
 def test_script_plan_orders_work_by_what_it_needs():
     from kdcore.chapters.deep_nets.script import plan
 
-    cfg = load_config("paper")
+    paper = load_config("paper")      # every part switched on (the profile may switch some off)
+    cfg = ch.DeepNetsConfig(**{**paper.asdict(), "tables": ["table1", "table2"], "cost": True})
     todo = plan(cfg)
     tasks = [t for t, _ in todo]
     assert len(tasks) == len(set(tasks))
