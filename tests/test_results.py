@@ -257,6 +257,9 @@ def test_a_run_with_a_non_finite_loss_leaves_a_failure_note_and_is_not_retried(t
     with pytest.raises(NonFiniteLossError):                # other code: tried again
         store.run("ch", "s", 4, {"T": 0.1}, "paper", diverges)
     assert len(calls) == 2
+    monkeypatch.setattr(records, "code_hash", lambda chapter: "fixed")
+    store.run("ch", "s", 4, {"T": 0.1}, "paper", lambda: {"metrics": {"acc": 0.5}})   # fixed code finishes it
+    assert store.failures("ch") == [] and len(store.records("ch")) == 1   # its old note is gone
 
 
 def test_other_errors_leave_no_failure_note(tmp_path):

@@ -291,6 +291,8 @@ class RunStore:
         path = self.path(chapter, setting, seed, params, profile)
         _atomic_write(path, lambda p: p.write_text(json.dumps(record, indent=1, sort_keys=True)))
         _note_read(path)
+        # A retry (under changed code) that finished: its old failure note no longer holds.
+        self.failure_path(chapter, setting, seed, params, profile).unlink(missing_ok=True)
         return record
 
     # -- failure notes ------------------------------------------------------------------
@@ -309,10 +311,7 @@ class RunStore:
 
     def failures(self, chapter: str | None = None) -> list[dict]:
         """All failure notes (of one chapter), in a stable order."""
-        base = self.root / _slug(chapter) if chapter else self.root
-        if not base.exists():
-            return []
-        return [_read_note(p) for p in sorted(base.rglob("*.failure")) if ".cache" not in p.parts]
+        return [_read_note(p) for p in self._files(chapter, "*.failure")]
 
     def _write_failure(self, chapter: str, setting: str, seed: int, params: dict, profile: str,
                        err: BaseException, seconds: float) -> None:
@@ -375,7 +374,9 @@ class RunStore:
 
     def records(self, chapter: str | None = None) -> list[dict]:
         """All records (of one chapter), in a stable order."""
+        return [read_record(p) for p in self._files(chapter, "*.json")]
+
+    def _files(self, chapter: str | None, pattern: str) -> list[Path]:
+        """The files matching ``pattern`` under the store (or one chapter), sorted, cache excluded."""
         base = self.root / _slug(chapter) if chapter else self.root
-        if not base.exists():
-            return []
-        return [read_record(p) for p in sorted(base.rglob("*.json")) if ".cache" not in p.parts]
+        return sorted(p for p in base.rglob(pattern) if ".cache" not in p.parts) if base.exists() else []
