@@ -94,6 +94,7 @@ from kdcore.display import profile_notice, relative_path, show_comparison, show_
 from kdcore.hyper import HyperStep, hypergradient
 from kdcore.losses import meta_kd_loss
 from kdcore.results import RunStore, comparison_table
+from kdcore.results.records import is_current
 from kdcore.verdicts import verdict_markdown, verdict_table
 
 cfg = ch.HeterogeneousConfig.from_namespace(globals())   # validates every parameter first
@@ -104,12 +105,12 @@ profile_notice(cfg.profile)
 not_run = [ch.LABELS[d] + " column" for d in ch.DATASETS if d not in cfg.datasets] + [
     name for name, on in (("the fixed-λ sweep", cfg.draft_sweep), ("the single-pair bi-level run", cfg.single_pair),
                           ("the all-pairs comparison", cfg.all_pairs)) if not on]
+not_run += [f"the all-pairs comparison from {t}" for t in ("resnet18", "conv_tiny") if cfg.all_pairs
+            and t not in cfg.cross_teachers]
 if not_run:
     show_markdown(f"**Not run at profile `{cfg.profile}`:** {', '.join(not_run)} (see the parameters: `datasets`, "
-                  "`draft_sweep`, `single_pair`, `all_pairs`). Their sections below say so and show nothing."
-                  + (" The records of this profile were made on a machine without a GPU; these parts need one "
-                     "(ResNet teachers, CIFAR-10 students), and the parameters file says how to switch them on."
-                     if cfg.profile == "paper" else ""))
+                  "`draft_sweep`, `single_pair`, `all_pairs`, `cross_teachers`). Their sections below say so, and "
+                  "why.")
 
 # %% [markdown]
 # ## The bi-level problem and the one-step hypergradient
@@ -212,8 +213,30 @@ for (d, run), g in dead_runs.groupby(["dataset", "run"]):
         + f". Without it, over the other {n - 1} runs: "
         + ", ".join(f"{m} {a:.3f}" for m, a in alive.groupby("method", sort=False).accuracy.mean().items())
         + f". The means of {', '.join(g.method)} on this column, their gap to the authors and the differences in "
-        f"the verdicts come from that one run; with n = {n} no claim on this column can be decided. Why it fails "
+        f"the verdicts come from that one run; "
+        + (f"with n = {n} no claim on this column can be decided. " if n - 1 < 3 else
+           "the verdicts at the end give this column's claims with it and without it. ")
+        + f"Why it fails "
         f"is not tested here (a small T multiplies the soft term's gradient by about 1/T at learning rate {cfg.lr:g}).")
+
+# %%
+# A search resumed in a new process replays its stored trials to Optuna, whose seeded sampler
+# then starts its random stream afresh: a random start-up trial can repeat an earlier point.
+for d in cfg.datasets:
+    if d in PER_RUN_SEARCH:
+        continue
+    h = runs_df[(runs_df.dataset == d) & (runs_df.method == "hyperopt")].sort_values("run")
+    rep = h[h.duplicated(["start_lambda", "start_temperature"], keep=False)]
+    if rep.empty:
+        continue
+    show_markdown(
+        f"*{ch.LABELS[d]}, hyperopt:* trials {', '.join(str(r) for r in rep.run)} tried the same point "
+        f"(λ = {rep.start_lambda.iloc[0]:.3f}, T = {rep.start_temperature.iloc[0]:.3f}), so the search has "
+        f"{len(h.drop_duplicates(['start_lambda', 'start_temperature']))} distinct points in {len(h)} trials. Its trials "
+        "were made in more than one process (the device calls listed under \"Where the runs ran\"): a resumed search "
+        "replays the stored trials, but Optuna's seeded sampler restarts its random stream, and the next random "
+        "start-up trial drew the first point again. Seeding the sampler by trial number would avoid it; that "
+        "changes the chapter's code, and with it every record's code hash, so it is left for a later change.")
 
 # %% [markdown]
 # What the two synthetic columns say together (computed from the runs above; the verdicts at
@@ -295,6 +318,16 @@ if cfg.draft_sweep:
     ax.legend()
     plt.show()
     show_table(sweep, caption=f"fixed-lambda sweep (profile: {cfg.profile})", digits=4)
+    on = sweep[sweep["lambda"] > 0].set_index("lambda")
+    alone = sweep.loc[sweep["lambda"] == 0, "accuracy"].item()
+    theirs = paper_sweep.set_index("lambda").accuracy
+    show_markdown(
+        f"One run per λ, as the authors' log: no verdict can rest on a single point. Ours peaks at λ = "
+        f"{on.accuracy.idxmax():g} ({on.accuracy.max():.4f}), theirs at λ = {theirs.idxmax():g} ({theirs.max():.4f}); "
+        f"our student alone (λ = 0) ends at {alone:.4f}, and {int((on.accuracy > alone).sum())} of {len(on)} λ end above it. "
+        f"At λ = 0.5 the authors' run fell to {theirs[0.5]:.3f}; ours ends at {on.accuracy[0.5]:.4f}. "
+        f"The teacher here is a ResNet18 trained on the same 11,520 rows (test accuracy "
+        f"{ch.teacher(cfg, store, 'cifar10_reduced', 'resnet18').record['metrics']['accuracy']:.4f}).")
 else:
     show_markdown(f"*Not run at profile `{cfg.profile}` (`draft_sweep: false`).*")
 
@@ -318,6 +351,20 @@ if cfg.single_pair:
               f"{traj.beta.iloc[0]:.2e} -> {single['metrics']['final_lambda']:.2e} (authors: {paper_acc})")
     plt.gca().set(title=f"single-pair lambda during training (profile: {cfg.profile})", ylabel="lambda")
     plt.show()
+    if cfg.all_pairs and "conv_tiny" in cfg.cross_teachers and "none" in cfg.cross_methods:
+        alone = pd.Series([ch.cross_run(cfg, store, "conv_tiny", "none", s)["metrics"]["accuracy"] for s in cfg.cross_seeds])
+        lines = []
+        for direction, label in ch.SINGLE_DIRECTIONS.items():
+            rec = ch.single_pair_run(cfg, store, direction=direction)
+            a = rec["metrics"]["accuracy"]
+            lines.append(f"{label}: {a:.4f}, {a - alone.mean():+.4f} from the student alone "
+                         f"({(a - alone.mean()) / alone.std():+.1f} of its seed sd), final λ {rec['metrics']['final_lambda']:.2e}")
+        show_markdown(
+            f"The student alone with the same SGD, epochs and rows (the all-pairs *none* runs, seeds "
+            f"{', '.join(map(str, cfg.cross_seeds))}): {alone.mean():.4f} ± {alone.std():.4f}. "
+            + "; ".join(lines) + ". One run each (seed 0), as the authors': a single run above the alone runs' spread "
+            "is suggestive, not a verdict. Where λ is clamped at 0 the run ends as a student alone would, whatever "
+            "the VID term did before.")
 else:
     show_markdown(f"*Not run at profile `{cfg.profile}` (`single_pair: false`).*")
 
@@ -344,6 +391,15 @@ if cfg.all_pairs:
 else:
     show_markdown(f"*Not run at profile `{cfg.profile}` (`all_pairs: false`).*")
 recs = [r for r in store.records(ch.CHAPTER) if r["profile"] == cfg.profile]
+for t in ("resnet18", "conv_tiny"):
+    if cfg.all_pairs and t not in cfg.cross_teachers:
+        have = sorted({r["setting"].split(": ")[-1] for r in recs if r["setting"].startswith(ch.cross_setting(t, ""))})
+        show_markdown(
+            f"*The all-pairs comparison from {t} was not run at profile `{cfg.profile}`* (`cross_teachers`): its VID "
+            f"runs cache {t}'s {len(ch.pairs.LAYERS[t])} feature maps per training image and take a hypergradient "
+            "every step, more GPU time than this profile's runs had (the parameters file says what ran where). "
+            + (f"Its {' and '.join(have)} runs exist ({cfg.profile} records, shown in the table above) but decide "
+               "nothing about tuned weights, and no verdict below uses them." if have else ""))
 
 # %%
 for t in cfg.cross_teachers if cfg.all_pairs else []:
@@ -366,10 +422,53 @@ for t in cfg.cross_teachers if cfg.all_pairs else []:
           f"({rec['extra']['teacher_layers'][i]}, {rec['extra']['student_layers'][j]}); uniform is {1 / end.size:.3f}")
 
 # %% [markdown]
+# Two measurements that bear on reading the comparison: how large the weighted VID sum is
+# against the cross-entropy while training (the `vid` and `ce` parts the records keep per epoch),
+# and how Hinton's loss trains under this optimiser.
+
+# %%
+if cfg.all_pairs:
+    rows = []
+    for r in recs:
+        for t in cfg.cross_teachers:
+            for m in ("pairwise", "uniform", "random", "tuned"):
+                if r["setting"] == ch.cross_setting(t, m) and "vid" in r["history"]["train_parts"]:
+                    parts = r["history"]["train_parts"]
+                    rows.append({"teacher": t, "method": m, "seed": r["seed"],
+                                 "vid / ce, first epoch": parts["vid"][0] / parts["ce"][0],
+                                 "vid / ce, last epoch": parts["vid"][-1] / parts["ce"][-1]})
+    share = pd.DataFrame(rows)
+    if not share.empty:
+        show_table(share.groupby(["teacher", "method"])[["vid / ce, first epoch", "vid / ce, last epoch"]].mean()
+                   .reset_index(), caption=f"β Σ λ VID over (1 − β) CE in the training loss, mean over seeds "
+                   f"(β = {cfg.cross_beta:g}; VID is a negative log-likelihood and can be negative; profile: {cfg.profile})",
+                   digits=3)
+    for t in cfg.cross_teachers:
+        hin = [r for r in recs if r["setting"] == ch.cross_setting(t, "hinton")]
+        alone = [r for r in recs if r["setting"] == ch.cross_setting(t, "none")]
+        if not hin or not alone:
+            continue
+        acc = np.array([r["history"]["test_metric"] for r in hin])      # (seeds, epochs)
+        halvings = [e for e in range(10, cfg.cross_epochs, 10)]          # lr halves after every 10 epochs
+        jumps = ", ".join(f"epoch {e} → {e + 1}: {(acc[:, e] - acc[:, e - 1]).mean():+.3f}" for e in halvings)
+        show_markdown(
+            f"*Hinton's loss from {t}* (T = 4, α = 0.9, the T² factor; the same SGD at learning rate 1.0 halved every "
+            f"10 epochs) ends at {acc[:, -1].mean():.3f} against {np.mean([r['metrics']['accuracy'] for r in alone]):.3f} "
+            f"for the student alone. Its mean test accuracy moves by {jumps} when the learning rate halves, and by "
+            f"{(acc[:, -1] - acc[:, -2]).mean():+.3f} over the last epoch: the step is too large for this loss, and the "
+            "baseline is untuned"
+            + (f" (the 2022 table's naive row on the same rows, T = 1 without the T² factor, ends at "
+               f"{runs_df[(runs_df.dataset == 'cifar10_reduced') & (runs_df.method == 'naive')].accuracy.mean():.3f} "
+               "at the same learning rate)" if "cifar10_reduced" in cfg.datasets else "")
+            + ". The claim below that tuned weights beat Hinton's loss is therefore weak evidence either way.")
+
+# %% [markdown]
 # ### What the upper-level step costs
 #
 # Mean seconds per epoch of the *tuned* runs against the *uniform* runs (same objective,
 # no upper-level step), from the records; `make bench` measures the same ratio per step.
+# On a GPU shared by ten or more processes, as these runs were, the ratio depends on what ran
+# beside each run; the bench's number, one process alone, is the one to quote.
 
 # %%
 for t in cfg.cross_teachers if cfg.all_pairs else []:
@@ -394,6 +493,33 @@ trials = sum("hyperopt trial" in r["setting"] for r in recs)
 teachers_n = sum("teacher" in r["setting"] for r in recs)
 print(f"[{cfg.profile}] {len(recs)} records ({trials} of them hyperopt trials, {teachers_n} teachers), "
       f"{secs / 60:.1f} min of run time summed over records (parallel processes overlap), on {', '.join(devices)}")
+
+
+def part_of(setting: str) -> str:
+    """The chapter part a record belongs to, for the where-it-ran table."""
+    if setting.startswith(("all pairs", "sweep", "single pair")):
+        return setting.split(" -> ")[0].replace("all pairs", "all pairs from").replace("single pair bi-level,", "single pair:")
+    return setting.split(":")[0]
+
+
+where = pd.DataFrame([{"part": part_of(r["setting"]), "device": r["device"], "seconds": r["seconds"],
+                       "day": r["created"][:10], "commit": r["git_commit"][:7] + ("-dirty" if r["git_commit"].endswith("-dirty") else "")}
+                      for r in recs])
+show_table(where.groupby(["part", "device"]).agg(records=("seconds", "size"), minutes=("seconds", lambda x: x.sum() / 60),
+                                                  made=("day", lambda x: ", ".join(sorted(set(x)))),
+                                                  commits=("commit", lambda x: ", ".join(sorted(set(x))))).reset_index(),
+           caption=f"Where the runs ran: records per part and device, run time summed over records (processes that "
+                   f"shared a device overlap), the days and the commits the records name (profile: {cfg.profile})", digits=1)
+dirty = where[where.commit.str.endswith("-dirty")]
+if len(dirty):
+    show_markdown(
+        f"**{len(dirty)} records name a dirty tree** ({', '.join(sorted(set(dirty.commit)))}): the tables above mark "
+        "their rows \"dirty tree\". The GPU machine that made them ran a copy of the working tree whose git "
+        "metadata still named the commit the session had started from; the one file that differed from it was this "
+        "chapter's parameters file, switched on in the next commit to run these parts (which runs exist, not how "
+        "they train: every setting a run depends on is in its record's key). "
+        f"{sum(is_current(r) for r in recs if r['git_commit'].endswith('-dirty'))} of these {len(dirty)} records "
+        "carry the code hash of today's chapter code (the check behind \"stale code\").")
 show_markdown("Runs and epochs, ours against the authors': " + "; ".join(
     f"{ch.LABELS[d]} {cfg.runs[d]} × {cfg.epochs[d]} against {ch.paper.RUNS_EPOCHS_2022[d][0]} × "
     f"{ch.paper.RUNS_EPOCHS_2022[d][1]}" for d in cfg.datasets) + " (runs × epochs; synthetic: full-batch steps). "
@@ -427,6 +553,49 @@ if "synthetic_corrected" in cfg.datasets:
         + ("nothing beyond seed noise." if vs("lambda = 0.5, T = 1").verdict != "holds" else "a gain beyond seed noise.")
         + " The faithful column's wins over the naive and random rows compare different inputs (see \"What "
         "differed\"). Where a column has a run that never learned (above), its verdicts rest on that run.")
+# Columns with a run that never learned: the same claims without that run, beside the verdicts with it.
+for d in cfg.datasets:
+    dead = sorted(run for dd, run in dead_keys if dd == d)
+    if not dead or cfg.runs[d] - len(dead) < 3:
+        continue
+    col = [c for c in claims if c.text.startswith(ch.LABELS[d] + ":")]
+    # run r of every row but hyperopt (whose trials are independent of run numbers), so pairs stay pairs
+    drop = {(ch.setting(d, m), run) for m in cfg.methods if m != "hyperopt" for run in dead}
+    kept = [r for r in recs if (r["setting"], r["seed"]) not in drop]
+    without = f" without run {', '.join(map(str, dead))}"
+    cols = ["difference", "n", "verdict"]
+    both = verdicts.set_index("claim").loc[[c.text for c in col], cols].join(
+        verdict_table(kept, col, cfg.profile).set_index("claim")[cols].rename(columns=lambda c: c + without))
+    show_table(both.reset_index(), caption=f"{ch.LABELS[d]}: the verdicts with every run, and without the run(s) that "
+               f"never learned (profile: {cfg.profile})", digits=4)
+    paper_mean = {n.setting: n.value for n in ch.NUMBERS}
+    holds = [(both[k] == "holds").sum() for k in ("verdict", "verdict" + without)]
+    show_markdown(
+        f"**Reading, {ch.LABELS[d]}.** Of its {len(col)} claims, {holds[0]} hold with every run and {holds[1]} "
+        f"without run {', '.join(map(str, dead))}. The paper's table has the gradient row "
+        f"{paper_mean[ch.setting(d, 'gradient')] - paper_mean[ch.setting(d, 'none')]:+.2f} above no distillation on this "
+        f"column; ours, without that run: {both.loc[col[1].text, 'difference' + without]:+.4f} "
+        f"(n = {both.loc[col[1].text, 'n' + without]}, {both.loc[col[1].text, 'verdict' + without]}).")
+if cfg.all_pairs:
+    for t in cfg.cross_teachers:
+        v = verdicts[verdicts.setting == ch.cross_setting(t, "tuned")]
+        if v.empty:
+            continue
+        counts = v.verdict.value_counts()
+        vid = v[v.baseline.str.contains("pairwise|uniform|random")]
+        beyond = vid[vid.verdict != "within noise"]
+        sh = share[share.teacher == t].groupby("method")[["vid / ce, first epoch", "vid / ce, last epoch"]].mean()
+        show_markdown(
+            f"**Reading, all pairs from {t}.** Of {len(v)} comparisons of tuned λ_ij: "
+            + ", ".join(f"{n} {k}" for k, n in counts.items())
+            + f". Against the fixed VID weightings (pairwise, uniform, random) the tuned runs differ by at most "
+            f"{vid.difference.abs().max():.4f} in mean accuracy; "
+            + ("none of these differences exceeds the seed noise." if beyond.empty else
+               "beyond the seed noise: " + "; ".join(f"{b} ({d:+.4f}, {x})" for b, d, x in
+                                                    zip(beyond.baseline, beyond.difference, beyond.verdict)) + ".")
+            + f" The weighted VID sum goes from {sh.loc['uniform'].iloc[0]:.1%} to {sh.loc['uniform'].iloc[1]:.1%} of the "
+            f"cross-entropy term over the uniform runs and from {sh.loc['tuned'].iloc[0]:.1%} to {sh.loc['tuned'].iloc[1]:.1%} "
+            f"over the tuned runs (table above), whose weight gathers on one pair (the heatmap).")
 
 # %% [markdown]
 # ## What differed from the paper
@@ -480,3 +649,12 @@ if "synthetic_corrected" in cfg.datasets:
 #   profile, the best *last-epoch* $\lambda$ of the authors' logged sweep; by best epoch
 #   $10^{-5}$ ranks first), and the teacher layers of a ResNet are its stem and the last block
 #   of each stage.
+# - **Where the CIFAR-10 runs ran.** CIFAR-10 reduced, the sweep, the single-pair runs and the
+#   all-pairs runs were made on one H100 in three calls, ten to twelve processes sharing it
+#   (the parameters file gives the commands). The CIFAR-10 reduced ResNet18 teacher was trained
+#   again at the start of each call, with deterministic GPU kernels, and its weights had the same
+#   SHA-256 each time, so every record of these parts distils from one teacher; the ConvTiny
+#   teacher was trained once on the CPU and carried. The all-pairs comparison from ResNet18 ran
+#   only its *none* and *hinton* runs (see that section).
+# - **Hinton's baseline** in the all-pairs comparison is the textbook loss at T = 4, α = 0.9,
+#   untuned; under this SGD it trains worse than the student alone (measured above).
