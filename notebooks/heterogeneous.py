@@ -83,6 +83,8 @@ single_pair = True
 device = "auto"
 
 # %%
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -97,6 +99,8 @@ from kdcore.results import RunStore, comparison_table
 from kdcore.results.records import is_current
 from kdcore.verdicts import verdict_markdown, verdict_table
 
+warnings.filterwarnings("ignore", message="IProgress not found")   # tqdm without ipywidgets: no progress bars here
+
 cfg = ch.HeterogeneousConfig.from_namespace(globals())   # validates every parameter first
 store = RunStore(profile=cfg.profile)   # smoke runs write to a scratch folder, paper runs to results/
 sns.set_theme(style="whitegrid", context="notebook")
@@ -105,7 +109,7 @@ profile_notice(cfg.profile)
 not_run = [ch.LABELS[d] + " column" for d in ch.DATASETS if d not in cfg.datasets] + [
     name for name, on in (("the fixed-λ sweep", cfg.draft_sweep), ("the single-pair bi-level run", cfg.single_pair),
                           ("the all-pairs comparison", cfg.all_pairs)) if not on]
-not_run += [f"the all-pairs comparison from {t}" for t in ("resnet18", "conv_tiny") if cfg.all_pairs
+not_run += [f"the all-pairs VID runs from {t}" for t in ("resnet18", "conv_tiny") if cfg.all_pairs
             and t not in cfg.cross_teachers]
 if not_run:
     show_markdown(f"**Not run at profile `{cfg.profile}`:** {', '.join(not_run)} (see the parameters: `datasets`, "
@@ -206,8 +210,8 @@ for (d, run), g in dead_runs.groupby(["dataset", "run"]):
     n = cfg.runs[d]
     show_markdown(
         f"*{ch.LABELS[d]}, run {run}* never rises above chance (best epoch {g.best_accuracy.max():.3f}) in "
-        f"{', '.join(g.method)}, the rows that share its start (T = {g.start_temperature.iloc[0]:.3f}, λ = "
-        f"{g.start_lambda.iloc[0]:.3f}); the same run reaches "
+        f"{', '.join(g.method)}, of the rows that start from its draw (random, gradient, proposed: T = "
+        f"{g.start_temperature.iloc[0]:.3f}, λ = {g.start_lambda.iloc[0]:.3f}); the same run reaches "
         + ", ".join(f"{m} {a:.3f}" for m, a in runs_df[(runs_df.dataset == d) & (runs_df.run == run)
                                                        & ~runs_df.method.isin(g.method)].set_index("method").accuracy.items())
         + f". Without it, over the other {n - 1} runs: "
@@ -216,8 +220,11 @@ for (d, run), g in dead_runs.groupby(["dataset", "run"]):
         f"the verdicts come from that one run; "
         + (f"with n = {n} no claim on this column can be decided. " if n - 1 < 3 else
            "the verdicts at the end give this column's claims with it and without it. ")
-        + f"Why it fails "
-        f"is not tested here (a small T multiplies the soft term's gradient by about 1/T at learning rate {cfg.lr:g}).")
+        + "Why it fails is not tested here"
+        + (f"; the random row keeps the same start fixed and does learn (best epoch "
+           f"{runs_df[(runs_df.dataset == d) & (runs_df.run == run) & (runs_df.method == 'random')].best_accuracy.item():.3f}), "
+           "so the upper-level steps take part in the failure" if "random" not in set(g.method) else
+           f" (a small T multiplies the soft term's gradient by about 1/T at learning rate {cfg.lr:g})") + ".")
 
 # %%
 # A search resumed in a new process replays its stored trials to Optuna, whose seeded sampler
@@ -317,17 +324,30 @@ if cfg.draft_sweep:
     ax.set(xscale="log", title=f"fixed-lambda sweep, teacher {cfg.teacher} (profile: {cfg.profile})")
     ax.legend()
     plt.show()
-    show_table(sweep, caption=f"fixed-lambda sweep (profile: {cfg.profile})", digits=4)
+    authors = [ch.paper.SWEEP.get(lam, (np.nan, np.nan)) for lam in sweep["lambda"]]
+    shown = pd.DataFrame({"λ": [f"{lam:g}" for lam in sweep["lambda"]], "ours, last": sweep.accuracy,
+                          "authors, last": [x[0] for x in authors], "ours, best": sweep.best_accuracy,
+                          "authors, best": [x[1] for x in authors]})
+    show_table(shown, caption=f"fixed-lambda sweep, test accuracy at the last and the "
+               f"best epoch, one run per λ (profile: {cfg.profile}; authors: their logged run, — where none)", digits=4)
     on = sweep[sweep["lambda"] > 0].set_index("lambda")
-    alone = sweep.loc[sweep["lambda"] == 0, "accuracy"].item()
+    alone_row = sweep[sweep["lambda"] == 0].iloc[0]
     theirs = paper_sweep.set_index("lambda").accuracy
+    a = ch.paper.SWEEP_ALONE
+    rec0 = ch.sweep_run(cfg, store, 0.0)
+    t_rec = ch.teacher(cfg, store, "cifar10_reduced", "resnet18").record
     show_markdown(
-        f"One run per λ, as the authors' log: no verdict can rest on a single point. Ours peaks at λ = "
-        f"{on.accuracy.idxmax():g} ({on.accuracy.max():.4f}), theirs at λ = {theirs.idxmax():g} ({theirs.max():.4f}); "
-        f"our student alone (λ = 0) ends at {alone:.4f}, and {int((on.accuracy > alone).sum())} of {len(on)} λ end above it. "
-        f"At λ = 0.5 the authors' run fell to {theirs[0.5]:.3f}; ours ends at {on.accuracy[0.5]:.4f}. "
-        f"The teacher here is a ResNet18 trained on the same 11,520 rows (test accuracy "
-        f"{ch.teacher(cfg, store, 'cifar10_reduced', 'resnet18').record['metrics']['accuracy']:.4f}).")
+        f"Setup as the authors': Adam at learning rate {rec0['params']['lr']:g}, {cfg.cross_epochs} epochs, batch "
+        f"{cfg.batch_size}, seed 0, on the {cfg.n_rows['cifar10_reduced'] - cfg.n_rows['cifar10_reduced'] // 10:,} training rows of "
+        f"CIFAR-10 reduced; the teacher is a ResNet18 trained on the same rows (test accuracy "
+        f"{t_rec['metrics']['accuracy']:.4f}). One run per λ, as the authors' log: no verdict can rest on a single "
+        f"point. Ours peaks at λ = {on.accuracy.idxmax():g} ({on.accuracy.max():.4f}), theirs at λ = "
+        f"{theirs.idxmax():g} ({theirs.max():.4f}). Our student alone (λ = 0) ends at {alone_row.accuracy:.4f} "
+        f"(best epoch {alone_row.best_accuracy:.4f}); the authors' ended between {a['last_low']} and {a['last_high']} "
+        f"(peak about {a['peak']}); ours ended {alone_row.best_accuracy - alone_row.accuracy:.3f} below its own best epoch. Against that best-epoch value "
+        f"instead, {int((on.best_accuracy > alone_row.best_accuracy).sum())} of {len(on)} λ are above it "
+        f"({int((on.accuracy > alone_row.accuracy).sum())} of {len(on)} at the last epoch). At λ = 0.5 the authors' "
+        f"run fell to {theirs[0.5]:.3f}; ours ends at {on.accuracy[0.5]:.4f}.")
 else:
     show_markdown(f"*Not run at profile `{cfg.profile}` (`draft_sweep: false`).*")
 
@@ -352,19 +372,32 @@ if cfg.single_pair:
     plt.gca().set(title=f"single-pair lambda during training (profile: {cfg.profile})", ylabel="lambda")
     plt.show()
     if cfg.all_pairs and "conv_tiny" in cfg.cross_teachers and "none" in cfg.cross_methods:
-        alone = pd.Series([ch.cross_run(cfg, store, "conv_tiny", "none", s)["metrics"]["accuracy"] for s in cfg.cross_seeds])
+        alone = pd.Series({sd: ch.cross_run(cfg, store, "conv_tiny", "none", sd)["metrics"]["accuracy"] for sd in cfg.cross_seeds})
         lines = []
         for direction, label in ch.SINGLE_DIRECTIONS.items():
             rec = ch.single_pair_run(cfg, store, direction=direction)
-            a = rec["metrics"]["accuracy"]
-            lines.append(f"{label}: {a:.4f}, {a - alone.mean():+.4f} from the student alone "
-                         f"({(a - alone.mean()) / alone.std():+.1f} of its seed sd), final λ {rec['metrics']['final_lambda']:.2e}")
+            a, traj = rec["metrics"]["accuracy"], pd.DataFrame(rec["extra"]["trajectory"])
+            alive = traj[traj.beta > 0]
+            final = rec["metrics"]["final_lambda"]
+            if final <= 0:       # clamped at 0 for good: from the step after its last positive value
+                since = int(traj.step[traj.index > alive.index[-1]].iloc[0]) if len(alive) else int(traj.step.iloc[0])
+                end = (f", clamped at 0 from step {since} of {int(traj.step.iloc[-1])} on: after that the student "
+                       "trains on cross-entropy alone, keeping what the VID term did before")
+            else:
+                touched = traj[traj.beta <= 0]
+                end = (f" (its largest {traj.beta.max():.2e}"
+                       + (f"; it sat at 0 at step {int(touched.step.iloc[0])} and rose again" if len(touched) else "")
+                       + "): the VID term weighs on the student to the end")
+            lines.append(
+                f"- {label}: {a:.4f}, {a - alone.mean():+.4f} from the mean of the student alone "
+                f"({(a - alone.mean()) / alone.std():+.1f} of its seed sd) and {a - alone.get(0, np.nan):+.4f} from its "
+                f"seed-0 run; λ ends at {final:.2e}" + end)
         show_markdown(
-            f"The student alone with the same SGD, epochs and rows (the all-pairs *none* runs, seeds "
-            f"{', '.join(map(str, cfg.cross_seeds))}): {alone.mean():.4f} ± {alone.std():.4f}. "
-            + "; ".join(lines) + ". One run each (seed 0), as the authors': a single run above the alone runs' spread "
-            "is suggestive, not a verdict. Where λ is clamped at 0 the run ends as a student alone would, whatever "
-            "the VID term did before.")
+            f"Both runs train {cfg.cross_epochs} epochs with SGD at learning rate 1.0 halved every 10 epochs, as the "
+            f"all-pairs runs, seed 0. The student alone with the same optimiser, epochs and rows (the all-pairs *none* "
+            f"runs, seeds {', '.join(map(str, cfg.cross_seeds))}): {alone.mean():.4f} ± {alone.std():.4f}.\n"
+            + "\n".join(lines) + "\n\nOne run each, as the authors': a single run above the alone runs' spread is "
+            "suggestive, not a verdict.")
 else:
     show_markdown(f"*Not run at profile `{cfg.profile}` (`single_pair: false`).*")
 
@@ -384,6 +417,14 @@ if cfg.all_pairs:
                           for t in cfg.cross_teachers for m in cfg.cross_methods for s in cfg.cross_seeds])
     show_table(report.cross_summary([r for r in store.records(ch.CHAPTER) if r["profile"] == cfg.profile], cfg.profile),
                caption=f"the draft's experiments (profile: {cfg.profile})")
+    tuned_rec = next((r for r in store.records(ch.CHAPTER) if r["profile"] == cfg.profile
+                      and r["setting"] == ch.cross_setting(cfg.cross_teachers[0], "tuned")), None)
+    show_markdown(
+        f"Every run: {cfg.cross_epochs} epochs, SGD at learning rate 1.0 halved every 10 epochs, batch {cfg.batch_size}, "
+        f"seeds {', '.join(map(str, cfg.cross_seeds))}, β = {cfg.cross_beta:g}, CIFAR-10 reduced. *tuned*: one "
+        f"upper-level step per training step ({cfg.hyper_optimizer}, learning rate {cfg.hyper_lr:g}, hypergradient by "
+        f"{cfg.hyper_method.replace('_', ' ')}, on a validation batch of {cfg.batch_size})"
+        + (f", {tuned_rec['extra']['hyper_steps']:,} upper-level steps per run" if tuned_rec else "") + ".")
     ax = sns.pointplot(cross, x="method", y="accuracy", hue="teacher", errorbar="sd",
                        dodge=0.3 if len(cfg.cross_teachers) > 1 else False)
     ax.set(title=f"all pairs: test accuracy, mean ± sd over {len(cfg.cross_seeds)} seeds (profile: {cfg.profile})")
@@ -440,7 +481,7 @@ if cfg.all_pairs:
     share = pd.DataFrame(rows)
     if not share.empty:
         show_table(share.groupby(["teacher", "method"])[["vid / ce, first epoch", "vid / ce, last epoch"]].mean()
-                   .reset_index(), caption=f"β Σ λ VID over (1 − β) CE in the training loss, mean over seeds "
+                   .reset_index(), caption=f"ratio of β Σ λ VID to (1 − β) CE in the training loss, mean over seeds "
                    f"(β = {cfg.cross_beta:g}; VID is a negative log-likelihood and can be negative; profile: {cfg.profile})",
                    digits=3)
     for t in cfg.cross_teachers:
@@ -459,7 +500,8 @@ if cfg.all_pairs:
             "baseline is untuned"
             + (f" (the 2022 table's naive row on the same rows, T = 1 without the T² factor, ends at "
                f"{runs_df[(runs_df.dataset == 'cifar10_reduced') & (runs_df.method == 'naive')].accuracy.mean():.3f} "
-               "at the same learning rate)" if "cifar10_reduced" in cfg.datasets else "")
+               f"at the same learning rate, though from the ResNet18 teacher and over {cfg.epochs['cifar10_reduced']} "
+               "epochs)" if "cifar10_reduced" in cfg.datasets else "")
             + ". The claim below that tuned weights beat Hinton's loss is therefore weak evidence either way.")
 
 # %% [markdown]
@@ -468,7 +510,8 @@ if cfg.all_pairs:
 # Mean seconds per epoch of the *tuned* runs against the *uniform* runs (same objective,
 # no upper-level step), from the records; `make bench` measures the same ratio per step.
 # On a GPU shared by ten or more processes, as these runs were, the ratio depends on what ran
-# beside each run; the bench's number, one process alone, is the one to quote.
+# beside each run (the uniform and random runs below have one objective, yet differ); `make bench`
+# times one process alone, on the machine it runs on (its line "(f)").
 
 # %%
 for t in cfg.cross_teachers if cfg.all_pairs else []:
@@ -476,6 +519,10 @@ for t in cfg.cross_teachers if cfg.all_pairs else []:
     if {"tuned", "uniform"} <= set(sec.index):
         print(f"[{cfg.profile}] {t}: tuned / uniform epoch time = {sec['tuned'] / sec['uniform']:.2f}x "
               f"({sec['tuned']:.2f} s vs {sec['uniform']:.2f} s per epoch)")
+    if {"tuned", "none"} <= set(sec.index):
+        print(f"[{cfg.profile}] {t}: tuned / none (the student alone, no VID terms) = {sec['tuned'] / sec['none']:.1f}x; "
+              f"uniform / random, two runs of one objective = {sec['uniform'] / sec['random']:.2f}x "
+              "(what sharing the GPU alone does to these ratios)")
 if not cfg.all_pairs:
     show_markdown(f"*Not run at profile `{cfg.profile}` (`all_pairs: false`); `make bench` measures the ratio per step.*")
 
@@ -485,8 +532,9 @@ if not cfg.all_pairs:
 # %%
 table = comparison_table(ch.CHAPTER, store.root, paper_numbers=ch.NUMBERS)
 table = table[((table.profile == cfg.profile) | (table.n_runs == 0)) & (table.metric == "accuracy")]
-show_comparison(table, caption=f"accuracy: the authors vs ours (profile: {cfg.profile}; the paper's means are over 10 "
-                                "runs; rows with 0 runs were not run at this profile)")
+show_comparison(table, caption=f"accuracy: the authors vs ours (profile: {cfg.profile}; the 2022 table's means are over "
+                                "10 runs, the draft's sweep and single-pair numbers are single logged runs; rows with 0 "
+                                "runs were not run at this profile; \"dirty tree\": see below)")
 secs = sum(r["seconds"] for r in recs)
 devices = sorted({r["device"] for r in recs})
 trials = sum("hyperopt trial" in r["setting"] for r in recs)
@@ -497,19 +545,25 @@ print(f"[{cfg.profile}] {len(recs)} records ({trials} of them hyperopt trials, {
 
 def part_of(setting: str) -> str:
     """The chapter part a record belongs to, for the where-it-ran table."""
+    if ": teacher " in setting:
+        return setting.replace(": teacher ", ": teacher (") + ")"
     if setting.startswith(("all pairs", "sweep", "single pair")):
         return setting.split(" -> ")[0].replace("all pairs", "all pairs from").replace("single pair bi-level,", "single pair:")
     return setting.split(":")[0]
 
 
 where = pd.DataFrame([{"part": part_of(r["setting"]), "device": r["device"], "seconds": r["seconds"],
-                       "day": r["created"][:10], "commit": r["git_commit"][:7] + ("-dirty" if r["git_commit"].endswith("-dirty") else "")}
+                       "end": pd.Timestamp(r["created"]), "start": pd.Timestamp(r["created"]) - pd.Timedelta(seconds=r["seconds"]),
+                       "commit": r["git_commit"][:7] + ("-dirty" if r["git_commit"].endswith("-dirty") else "")}
                       for r in recs])
-show_table(where.groupby(["part", "device"]).agg(records=("seconds", "size"), minutes=("seconds", lambda x: x.sum() / 60),
-                                                  made=("day", lambda x: ", ".join(sorted(set(x)))),
-                                                  commits=("commit", lambda x: ", ".join(sorted(set(x))))).reset_index(),
-           caption=f"Where the runs ran: records per part and device, run time summed over records (processes that "
-                   f"shared a device overlap), the days and the commits the records name (profile: {cfg.profile})", digits=1)
+span = where.groupby(["part", "device"]).agg(records=("seconds", "size"), minutes=("seconds", lambda x: x.sum() / 60),
+                                             first_start=("start", "min"), last_end=("end", "max"),
+                                             commits=("commit", lambda x: ", ".join(sorted(set(x))))).reset_index()
+span["wall clock (UTC)"] = [f"{a:%Y-%m-%d %H:%M} → {b:%H:%M}" if a.date() == b.date() else f"{a:%Y-%m-%d %H:%M} → {b:%Y-%m-%d %H:%M}"
+                            for a, b in zip(span.pop("first_start"), span.pop("last_end"))]
+show_table(span, caption=f"Where the runs ran: records per part and device, run time summed over records (processes "
+                         f"that shared a device overlap), from the first run's start to the last run's end (gaps "
+                         f"included), and the commits the records name (profile: {cfg.profile})", digits=1)
 dirty = where[where.commit.str.endswith("-dirty")]
 if len(dirty):
     show_markdown(
@@ -585,9 +639,13 @@ if cfg.all_pairs:
         vid = v[v.baseline.str.contains("pairwise|uniform|random")]
         beyond = vid[vid.verdict != "within noise"]
         sh = share[share.teacher == t].groupby("method")[["vid / ce, first epoch", "vid / ce, last epoch"]].mean()
+        none_acc = cross[(cross.teacher == t) & (cross.method == "none")].accuracy
+        vid_means = cross[(cross.teacher == t) & cross.method.isin(["pairwise", "uniform", "random", "tuned"])
+                          ].groupby("method").accuracy.mean()
+        quiet = (vid_means - none_acc.mean()).abs().max() < none_acc.std()
         show_markdown(
             f"**Reading, all pairs from {t}.** Of {len(v)} comparisons of tuned λ_ij: "
-            + ", ".join(f"{n} {k}" for k, n in counts.items())
+            + "; ".join(f"{k}: {', '.join(b.split(': ')[-1] for b in v[v.verdict == k].baseline)}" for k in counts.index)
             + f". Against the fixed VID weightings (pairwise, uniform, random) the tuned runs differ by at most "
             f"{vid.difference.abs().max():.4f} in mean accuracy; "
             + ("none of these differences exceeds the seed noise." if beyond.empty else
@@ -595,7 +653,14 @@ if cfg.all_pairs:
                                                     zip(beyond.baseline, beyond.difference, beyond.verdict)) + ".")
             + f" The weighted VID sum goes from {sh.loc['uniform'].iloc[0]:.1%} to {sh.loc['uniform'].iloc[1]:.1%} of the "
             f"cross-entropy term over the uniform runs and from {sh.loc['tuned'].iloc[0]:.1%} to {sh.loc['tuned'].iloc[1]:.1%} "
-            f"over the tuned runs (table above), whose weight gathers on one pair (the heatmap).")
+            f"over the tuned runs (table above), whose weight gathers on one pair (the heatmap). The student alone "
+            f"ends at {none_acc.mean():.4f} ± {none_acc.std():.4f}, the VID weightings' means between "
+            f"{vid_means.min():.4f} and {vid_means.max():.4f}"
+            + (f": at β = {cfg.cross_beta:g} no weighting moves the student's mean by more than one seed sd of the "
+               "student alone, so this comparison cannot tell weightings apart; a larger β would be the next experiment."
+               if quiet else ".")
+            + ("" if t != "conv_tiny" else " ConvTiny and ConvVeryTiny are one CNN design at two widths: the claim "
+               "about architectures that differ (a ResNet teacher) is not tested by these runs."))
 
 # %% [markdown]
 # ## What differed from the paper
