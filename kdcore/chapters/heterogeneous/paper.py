@@ -63,7 +63,7 @@ EXPLAINED = [
     Explanation("one run per lambda on each side, from different teachers (ours: a ResNet18 trained here on the "
                 "11,520 rows), and a ResNet has no fc1: its last block output is paired with the student's fc1",
                 settings=tuple(p.setting for p in NUMBERS if p.setting.startswith("sweep")), metrics=("accuracy",)),
-    Explanation("one run on each side: the gap is within the seed spread of the student alone that the chapter "
+    Explanation("one run on each side: the gap is of the size of the seed spread of the student alone that the chapter "
                 "measures beside it",
                 settings=tuple(p.setting for p in NUMBERS if p.setting.startswith("single pair")), metrics=("accuracy",)),
 ]
