@@ -102,6 +102,8 @@ from kdcore.verdicts import verdict_markdown, verdict_table
 warnings.filterwarnings("ignore", message="IProgress not found")   # tqdm without ipywidgets: no progress bars here
 
 cfg = ch.HeterogeneousConfig.from_namespace(globals())   # validates every parameter first
+sgd = ch.pairs._sgd(cfg, 0)     # the student optimiser of the draft's experiments, as pairs.py sets it
+draft_sgd = f"SGD at learning rate {sgd.lr:g}, multiplied by {sgd.gamma:g} every {sgd.step_size} epochs"
 store = RunStore(profile=cfg.profile)   # smoke runs write to a scratch folder, paper runs to results/
 sns.set_theme(style="whitegrid", context="notebook")
 print(f"profile: {cfg.profile}; results in {relative_path(store.root)}")
@@ -394,7 +396,7 @@ if cfg.single_pair:
                 + f"and {a - alone.get(0, np.nan):+.4f} from its "
                 f"seed-0 run; λ ends at {final:.2e}" + end)
         show_markdown(
-            f"Both runs train {cfg.cross_epochs} epochs with SGD at learning rate 1.0 halved every 10 epochs, as the "
+            f"Both runs train {cfg.cross_epochs} epochs with {draft_sgd}, as the "
             f"all-pairs runs, seed 0. The student alone with the same optimiser, epochs and rows (the all-pairs *none* "
             f"runs, seeds {', '.join(map(str, cfg.cross_seeds))}): {alone.mean():.4f} ± {alone.std():.4f}.\n"
             + "\n".join(lines) + "\n\nOne run each, as the authors': a single run above the alone runs' spread is "
@@ -421,7 +423,7 @@ if cfg.all_pairs:
     tuned_rec = next((r for r in store.records(ch.CHAPTER) if r["profile"] == cfg.profile
                       and r["setting"] == ch.cross_setting(cfg.cross_teachers[0], "tuned")), None)
     show_markdown(
-        f"Every run: {cfg.cross_epochs} epochs, SGD at learning rate 1.0 halved every 10 epochs, batch {cfg.batch_size}, "
+        f"Every run: {cfg.cross_epochs} epochs, {draft_sgd}, batch {cfg.batch_size}, "
         f"seeds {', '.join(map(str, cfg.cross_seeds))}, β = {cfg.cross_beta:g}, CIFAR-10 reduced. *tuned*: one "
         f"upper-level step per training step ({cfg.hyper_optimizer}, learning rate {cfg.hyper_lr:g}, hypergradient by "
         f"{cfg.hyper_method.replace('_', ' ')}, on a validation batch of {cfg.batch_size})"
@@ -491,15 +493,15 @@ if cfg.all_pairs:
         if not hin or not alone:
             continue
         acc = np.array([r["history"]["test_metric"] for r in hin])      # (seeds, epochs)
-        halvings = [e for e in range(10, cfg.cross_epochs, 10)]          # lr halves after every 10 epochs
+        halvings = list(range(sgd.step_size, cfg.cross_epochs, sgd.step_size))   # the lr drops after these epochs
         if not halvings:                                                  # too few epochs to see a halving (smoke)
             continue
         jumps = ", ".join(f"epoch {e} → {e + 1}: {(acc[:, e] - acc[:, e - 1]).mean():+.3f}" for e in halvings)
         show_markdown(
-            f"*Hinton's loss from {t}* (T = 4, α = 0.9, the T² factor; the same SGD at learning rate 1.0 halved every "
-            f"10 epochs) ends at {acc[:, -1].mean():.3f} against {np.mean([r['metrics']['accuracy'] for r in alone]):.3f} "
-            f"for the student alone. Its mean test accuracy moves by {jumps} when the learning rate halves, and by "
-            f"{(acc[:, -1] - acc[:, -2]).mean():+.3f} over the last epoch: the step is too large for this loss, and the "
+            f"*Hinton's loss from {t}* (T = 4, α = 0.9 as `pairs.py` sets them, the T² factor; the same {draft_sgd}) "
+            f"ends at {acc[:, -1].mean():.3f} against {np.mean([r['metrics']['accuracy'] for r in alone]):.3f} "
+            f"for the student alone. Its mean test accuracy moves by {jumps} when the learning rate drops, and by "
+            f"{(acc[:, -1] - acc[:, -2]).mean():+.3f} over the last epoch: a sign that the step is too large for this loss, and the "
             "baseline is untuned"
             + (f" (the 2022 table's naive row on the same rows, T = 1 without the T² factor, ends at "
                f"{runs_df[(runs_df.dataset == 'cifar10_reduced') & (runs_df.method == 'naive')].accuracy.mean():.3f} "
