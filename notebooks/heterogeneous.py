@@ -364,8 +364,9 @@ else:
 
 # %%
 if cfg.single_pair:
+    singles = {}
     for direction, label in ch.SINGLE_DIRECTIONS.items():
-        single = ch.single_pair_run(cfg, store, direction=direction)
+        single = singles[direction] = ch.single_pair_run(cfg, store, direction=direction)
         traj = pd.DataFrame(single["extra"]["trajectory"])
         sns.lineplot(traj, x="step", y="beta", label=label)
         paper_acc = next(n.value for n in ch.NUMBERS if n.setting == ch.single_setting(direction))
@@ -377,7 +378,7 @@ if cfg.single_pair:
         alone = pd.Series({sd: ch.cross_run(cfg, store, "conv_tiny", "none", sd)["metrics"]["accuracy"] for sd in cfg.cross_seeds})
         lines = []
         for direction, label in ch.SINGLE_DIRECTIONS.items():
-            rec = ch.single_pair_run(cfg, store, direction=direction)
+            rec = singles[direction]
             a, traj = rec["metrics"]["accuracy"], pd.DataFrame(rec["extra"]["trajectory"])
             alive = traj[traj.beta > 0]
             final = rec["metrics"]["final_lambda"]
@@ -418,10 +419,11 @@ else:
 if cfg.all_pairs:
     cross = pd.DataFrame([{"teacher": t, "method": m, "seed": s, **ch.cross_run(cfg, store, t, m, s)["metrics"]}
                           for t in cfg.cross_teachers for m in cfg.cross_methods for s in cfg.cross_seeds])
-    show_table(report.cross_summary([r for r in store.records(ch.CHAPTER) if r["profile"] == cfg.profile], cfg.profile),
+recs = [r for r in store.records(ch.CHAPTER) if r["profile"] == cfg.profile]   # after any run made above
+if cfg.all_pairs:
+    show_table(report.cross_summary(recs, cfg.profile),
                caption=f"the draft's experiments (profile: {cfg.profile})")
-    tuned_rec = next((r for r in store.records(ch.CHAPTER) if r["profile"] == cfg.profile
-                      and r["setting"] == ch.cross_setting(cfg.cross_teachers[0], "tuned")), None)
+    tuned_rec = next((r for r in recs if r["setting"] == ch.cross_setting(cfg.cross_teachers[0], "tuned")), None)
     show_markdown(
         f"Every run: {cfg.cross_epochs} epochs, {draft_sgd}, batch {cfg.batch_size}, "
         f"seeds {', '.join(map(str, cfg.cross_seeds))}, β = {cfg.cross_beta:g}, CIFAR-10 reduced. *tuned*: one "
@@ -434,7 +436,6 @@ if cfg.all_pairs:
     plt.show()
 else:
     show_markdown(f"*Not run at profile `{cfg.profile}` (`all_pairs: false`).*")
-recs = [r for r in store.records(ch.CHAPTER) if r["profile"] == cfg.profile]
 for t in ("resnet18", "conv_tiny"):
     if cfg.all_pairs and t not in cfg.cross_teachers:
         have = sorted({r["setting"].split(": ")[-1] for r in recs if r["setting"].startswith(ch.cross_setting(t, ""))})
