@@ -187,7 +187,9 @@ show_table(pd.DataFrame([{"teacher": r["setting"].removeprefix("teacher "), "epo
                           "10k JPEG": r["metrics"]["accuracy"],
                           "10k JPEG, best epoch": max(r["history"].get("test_metric") or [float("nan")]),
                           "exact 1k": r["metrics"]["accuracy_exact_1k"],
-                          "batch-stat": r["metrics"]["accuracy_batch_stats"]} for r in teachers]),
+                          "batch-stat": r["metrics"]["accuracy_batch_stats"],
+                          "trained on": r["device"],
+                          "training minutes": f'{sum(r["history"]["epoch_seconds"]) / 60:.1f}'} for r in teachers]),
            caption=f"teacher test accuracy (profile: {cfg.profile})")
 not_run = [name for name, on in (("(b) the Hinton sweep", cfg.hinton_sweep), ("the cost timing", cfg.cost),
                                  ("Table 1", "table1" in cfg.tables), ("Table 2", "table2" in cfg.tables)) if not on]
@@ -291,9 +293,9 @@ if cfg.hinton_sweep:
                      + (f", with T from {bad['T'].min():.2f} to {bad['T'].max():.2f} (epochs "
                         f"{', '.join(str(e) for e in sorted(bad['stopped at epoch'].astype(int)))}); the runs that "
                         f"finished had T from {fin['T'].min():.2f} to {fin['T'].max():.2f}" if len(bad) else ""))
-    cpu_runs = [r for r in recs if r["setting"].startswith("Hinton sweep") and "cuda" not in r["device"]
-                and "best run" not in r["setting"]]
-    if cpu_runs:
+    sweep_recs = [r for r in recs if r["setting"].startswith("Hinton sweep") and "best run" not in r["setting"]]
+    cpu_runs = [r for r in sweep_recs if "cuda" not in r["device"]]
+    if cpu_runs and len(cpu_runs) < len(sweep_recs):     # a sweep that ran on a GPU and was finished on the CPU
         lines.append("- sweep runs whose record was computed on the CPU (the H100 had stopped them with a non-finite "
                      "loss; run again on the CPU for their failure notes, they finished): "
                      + "; ".join(f"{r['setting'].split(' ← ')[0].removeprefix('Hinton sweep ')} run {r['seed']} "
@@ -353,7 +355,20 @@ else:
 for table in cfg.tables:
     ch.table_baselines(lab, table)
 if "table2" not in cfg.tables:
-    show_markdown(f"*(d) Table 2 is not run at profile `{cfg.profile}` (`tables`; the parameters file says why).*")
+    note = f"*(d) Table 2 is not run at profile `{cfg.profile}` (`tables`; the parameters file says why)."
+    timed = report.by_setting(report.chapter_records(store, cfg.profile)).get("cost of teacher outputs (ConvTiny student)")
+    if timed:   # what it would take where the cost timing ran: its all-to-all epoch, scaled by rows
+        t = timed[-1]
+        per_row = t["extra"]["epoch_seconds"]["a2a_cached"] / t["params"]["rows"]
+        n_trials = sum(ch.search.n_trials(lab, "table2", "all-to-all", m) for m in cfg.modes)
+        n_retrain = len(cfg.modes) * 2 * len(cfg.rerun_seeds)     # chosen on test and on val, per seed
+        hours = cfg.epochs * per_row * (n_trials * len(lab.data.part) + n_retrain * len(lab.data.train)) / 3600
+        note += (f" At the all-to-all epoch of the cost timing above ({per_row * len(lab.data.train):.0f} s on "
+                 f"{len(lab.data.train):,} rows with cached features, {t['extra']['device']}), its {n_trials} "
+                 f"search trials and up to {n_retrain} retrainings of {cfg.epochs} epochs would take about "
+                 f"{hours:.0f} hours of one process there; the TPE trials after the first "
+                 f"{ch.search.Search.TPE_STARTUP} run one after another.")
+    show_markdown(note + "*")
 ch.searches(lab)
 recs = report.chapter_records(store, cfg.profile)
 for table in cfg.tables:
