@@ -331,9 +331,9 @@ if cfg.cost:
     show_table(report.cost_frame(recs), caption=f"epoch cost on {timing['extra']['device']}, {timing['params']['rows']} rows "
                f"(profile: {cfg.profile})")
     x = timing["extra"]
-    print(f"ResNet10's nine feature maps for {cfg.n_train} images take {x['cache_gb_full_train']:.2f} GB in bf16 "
-          f"({x['bytes_per_image'] / 1e6:.2f} MB per image); caching them took "
-          f"{x['cache_features_s']:.1f} s, the logits {x['cache_logits_s']:.1f} s")
+    print(f"ResNet10's nine feature maps for {cfg.n_train:,} images take {x['cache_gb_full_train']:.2f} GB in bf16 "
+          f"({x['bytes_per_image'] / 1e6:.2f} MB per image); caching them for the {timing['params']['rows']:,} timed "
+          f"rows took {x['cache_features_s']:.1f} s, ResNet18's logits for those rows {x['cache_logits_s']:.1f} s")
     r = timing["metrics"]
     show_markdown(f"On {x['device']}, relative to an epoch of ConvTiny alone: Hinton with cached ResNet18 logits "
                   f"{r['ratio_hinton_cached']:.3g}×, with a ResNet18 forward per batch {r['ratio_hinton_forward']:.3g}×; "
