@@ -49,6 +49,18 @@ def test_notebook_parameters_are_the_smoke_defaults_and_the_yaml_is_valid():
     assert yaml.safe_load((ROOT / "notebooks/params/deep_nets.yaml").read_text())["profile"] == "paper"
 
 
+def test_table2_cpu_parameters_are_the_paper_profile_restricted_to_table2_faithful():
+    """The side file that ran Table 2's CPU part must make the records the paper profile would:
+    every value that can enter a record equals deep_nets.yaml; only what runs differs."""
+    import dataclasses
+
+    paper = dataclasses.asdict(load_config("paper"))
+    side = dataclasses.asdict(load_config("paper", ROOT / "notebooks/params/deep_nets_table2_cpu.yaml"))
+    differ = {k for k in paper if paper[k] != side[k]}
+    assert differ <= {"tables", "modes", "hinton_sweep", "cost"}
+    assert side["tables"] == ["table2"] and side["modes"] == ["faithful"]
+
+
 def test_authors_hinton_loss_swaps_kl_has_no_t2_and_diverges_at_low_temperature():
     z, v, y = torch.tensor([[1.0, 2.0, 0.5]]), torch.tensor([[0.0, 3.0, 1.0]]), torch.tensor([1])
     t, beta = 2.0, 0.3
