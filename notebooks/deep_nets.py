@@ -108,6 +108,14 @@ lab = ch.Lab(cfg, store)
 sns.set_theme(style="whitegrid", context="notebook")
 print(f"profile: {cfg.profile}; results in {relative_path(store.root)}")
 profile_notice(cfg.profile)
+# What the chapter shows: the tables and modes this profile runs and, for a table it does not
+# run, the modes whose search another parameters file ran into the same records (Table 2's
+# CPU part, notebooks/params/deep_nets_table2_cpu.yaml). Those are read, never trained here.
+settings = report.by_setting(report.chapter_records(store, cfg.profile))
+shown = {t: list(cfg.modes) if t in cfg.tables else
+         [m for m in cfg.modes if f"{ch.search.search_name(t, 'all-to-all', m)}: search" in settings]
+         for t in ch.experiments.TABLES}
+shown = {t: modes for t, modes in shown.items() if modes}
 
 # %% [markdown]
 # ## The method
@@ -183,6 +191,9 @@ print(f"[{cfg.profile}] train {len(d.train)} (trials: {len(d.part)} + validation
 teachers = [lab.teacher(a) for a, on in (("resnet18", cfg.hinton_sweep or cfg.cost), ("conv_tiny", "table1" in cfg.tables),
                                          ("resnet10", "table2" in cfg.tables or cfg.cost)) if on]
 teachers += [lab.teacher("conv_tiny", "part")] if "table1" in cfg.tables else []
+teachers += [settings[s][-1] for t in shown if t not in cfg.tables   # read, as the rest of that table
+             for s in (lab.teacher_setting(ch.experiments.TABLES[t][0], k) for k in ("full", "part"))
+             if s in settings and settings[s][-1]["key"] not in [r["key"] for r in teachers]]
 show_table(pd.DataFrame([{"teacher": r["setting"].removeprefix("teacher "), "epochs": r["params"]["epochs"],
                           "10k JPEG": r["metrics"]["accuracy"],
                           "10k JPEG, best epoch": max(r["history"].get("test_metric") or [float("nan")]),
@@ -192,7 +203,9 @@ show_table(pd.DataFrame([{"teacher": r["setting"].removeprefix("teacher "), "epo
                           "training minutes": f'{sum(r["history"]["epoch_seconds"]) / 60:.1f}'} for r in teachers]),
            caption=f"teacher test accuracy (profile: {cfg.profile})")
 not_run = [name for name, on in (("(b) the Hinton sweep", cfg.hinton_sweep), ("the cost timing", cfg.cost),
-                                 ("Table 1", "table1" in cfg.tables), ("Table 2", "table2" in cfg.tables)) if not on]
+                                 ("Table 1", "table1" in shown), ("Table 2", "table2" in shown)) if not on]
+not_run += [f"{'Table 1' if t == 'table1' else 'Table 2'} in {', '.join(m for m in cfg.modes if m not in modes)} mode"
+            for t, modes in shown.items() if set(cfg.modes) - set(modes)]
 if not_run:
     show_markdown(f"**Not run at profile `{cfg.profile}`:** {', '.join(not_run)} (see the parameters: "
                   "`hinton_sweep`, `cost`, `tables`). Their sections below say so and show nothing.")
@@ -362,30 +375,37 @@ else:
 # %%
 for table in cfg.tables:
     ch.table_baselines(lab, table)
-if "table2" not in cfg.tables:
-    note = f"*(d) Table 2 is not run at profile `{cfg.profile}` (`tables`; the parameters file says why)."
+missing = {m for m in cfg.modes if m not in shown.get("table2", [])}
+if missing:
+    note = (f"*(d) Table 2 is not run at profile `{cfg.profile}` (`tables`; the parameters file says why)"
+            if "table2" not in shown else
+            f"*(d) Table 2 ran in part, from `notebooks/params/deep_nets_table2_cpu.yaml` (this profile's values, "
+            f"its {', '.join(shown['table2'])} mode only): its {', '.join(sorted(missing))} all-to-all search did not "
+            "run, and its rows below are empty.")
     timed = report.by_setting(report.chapter_records(store, cfg.profile)).get("cost of teacher outputs (ConvTiny student)")
     if timed:   # what it would take where the cost timing ran: its all-to-all epochs, scaled by rows
         t = timed[-1]
         # The faithful loss computes only the last pair; the corrected one every pair.
         per_row = {m: t["extra"]["epoch_seconds"]["a2a_faithful_cached" if m == "faithful" else "a2a_cached"]
-                   / t["params"]["rows"] for m in cfg.modes}
-        n_trials = {m: ch.search.n_trials(lab, "table2", "all-to-all", m) for m in cfg.modes}
+                   / t["params"]["rows"] for m in missing}
+        n_trials = {m: ch.search.n_trials(lab, "table2", "all-to-all", m) for m in missing}
         n_retrain = 2 * len(cfg.rerun_seeds)     # per mode: chosen on test and on val, per seed
         hours = {m: cfg.epochs * per_row[m] * (n_trials[m] * len(lab.data.part) + n_retrain * len(lab.data.train))
-                 / 3600 for m in cfg.modes}
-        note += (f" At the cost timing's all-to-all epochs ({t['extra']['device']}, cached features), its searches "
-                 f"({', '.join(f'{n_trials[m]} {m} trials' for m in cfg.modes)}) and up to {n_retrain} retrainings "
+                 / 3600 for m in missing}
+        note += (f" At the cost timing's all-to-all epochs ({t['extra']['device']}, cached features), "
+                 f"{'its searches' if len(missing) > 1 else 'that search'} "
+                 f"({', '.join(f'{n_trials[m]} {m} trials' for m in missing)}) and up to {n_retrain} retrainings "
                  f"per mode, {cfg.epochs} epochs each, would take about "
-                 + ", ".join(f"{hours[m]:.1f} hours ({m})" for m in cfg.modes)
+                 + ", ".join(f"{hours[m]:.1f} hours ({m})" for m in missing)
                  + f" of one process there; the TPE trials after the first {ch.search.Search.TPE_STARTUP} run one "
                  "after another.")
     show_markdown(note + "*")
 ch.searches(lab)
 recs = report.chapter_records(store, cfg.profile)
-for table in cfg.tables:
+for table in shown:
+    partly = "" if table in cfg.tables else f"; its {', '.join(shown[table])} search only, run from deep_nets_table2_cpu.yaml"
     show_table(report.table_frame(recs, table), caption=f"{'Table 1: ConvTiny → ConvVeryTiny' if table == 'table1' else 'Table 2: ResNet10 → ConvTiny'}"
-               f", test accuracy at the last epoch, mean ± std over runs (profile: {cfg.profile})")
+               f", test accuracy at the last epoch, mean ± std over runs (profile: {cfg.profile}{partly})")
 
 # %% [markdown]
 # Two comparisons the paper does not make but the table invites, decided by the same rule as
@@ -400,7 +420,7 @@ for table in cfg.tables:
 readings = [Claim(f"{ch.experiments.TABLES[t][2]}: {m} as coded (faithful) beats {m} corrected",
                   f"{ch.experiments.TABLES[t][2]} {m} (faithful), chosen on val", "accuracy",
                   baseline=f"{ch.experiments.TABLES[t][2]} {m} (corrected), chosen on val")
-            for t in cfg.tables for tt, m in ch.search.SEARCHES if tt == t and set(cfg.modes) >= {"faithful", "corrected"}]
+            for t in shown for tt, m in ch.search.SEARCHES if tt == t and set(shown[t]) >= {"faithful", "corrected"}]
 if readings:
     show_markdown(verdict_markdown(verdict_table(store.records(ch.CHAPTER), readings, cfg.profile), cfg.profile))
 
@@ -423,8 +443,8 @@ plt.show()
 # authors' $4i + j$ index is the right one.
 
 # %%
-for table in cfg.tables:
-    for mode in cfg.modes:
+for table in shown:
+    for mode in shown[table]:
         mats = report.lambda_matrices(recs, table, mode)
         if not mats:
             continue
@@ -437,13 +457,13 @@ for table in cfg.tables:
         plt.show()
 
 # %%
-for table in cfg.tables:
+for table in shown:
     teacher, student, tag = ch.experiments.TABLES[table]
     names = {f"{tag} {ch.runners.NAMES[student]} alone": "alone",
              f"{tag} {ch.runners.NAMES[student]} Hinton ← {ch.runners.NAMES[teacher]} (authors' loss)": "Hinton"}
     for t, method in ch.search.SEARCHES:
         if t == table:
-            names.update({f"{ch.search.search_name(table, method, m)}, chosen on val": f"{method} ({m})" for m in cfg.modes})
+            names.update({f"{ch.search.search_name(table, method, m)}, chosen on val": f"{method} ({m})" for m in shown[table]})
     ax = sns.lineplot(report.curves(recs, names), x="epoch", y="test accuracy", hue="run", errorbar="sd", marker="o")
     ax.set_title(f"{tag}: test accuracy per epoch, 10k JPEG (mean ± sd over seeds; profile {cfg.profile})")
     plt.show()
@@ -493,7 +513,8 @@ show_markdown(f"- {len(ran)} accuracies of the paper have runs here; ours is low
 # a 3-seed row against a 5-seed row is compared as independent runs.
 
 # %%
-verdicts = verdict_table(store.records(ch.CHAPTER), ch.paper.claims(tuple(cfg.tables), tuple(cfg.modes)), cfg.profile)
+verdicts = verdict_table(store.records(ch.CHAPTER), [c for t, modes in shown.items()
+                                                      for c in ch.paper.claims((t,), tuple(modes))], cfg.profile)
 show_markdown(verdict_markdown(verdicts, cfg.profile))
 
 # %% [markdown]
@@ -507,10 +528,11 @@ v = verdicts.assign(mode=verdicts.claim.str.extract(r"\((faithful|corrected)\)")
                             for r in verdicts.itertuples()])
 show_table(v.pivot_table(index="comparison", columns="mode", values="result", aggfunc="first", sort=False)
            .reset_index().fillna(""), caption=f"verdicts by mode (profile: {cfg.profile})")
-not_decided = [t for t in ("table1", "table2") if t not in cfg.tables]
+not_decided = [f"{'Table 1' if t == 'table1' else 'Table 2'}" + ("" if t not in shown else f" in {m} mode")
+               for t in ch.experiments.TABLES for m in ([None] if t not in shown else
+                                                         [m for m in cfg.modes if m not in shown[t]])]
 if not_decided:
-    show_markdown(f"Not decided at profile `{cfg.profile}`: the claims of "
-                  f"{' and '.join('Table 1' if t == 'table1' else 'Table 2' for t in not_decided)}, "
+    show_markdown(f"Not decided at profile `{cfg.profile}`: the claims of {' and '.join(not_decided)}, "
                   "which did not run (see the parameters).")
 
 # %% [markdown]
