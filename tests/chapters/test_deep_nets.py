@@ -232,3 +232,25 @@ def test_batch_stats_accuracy_mixes_classes_in_each_batch():
     split = Split(y.float().view(-1, 1), y)
     # in stored order each batch has zero variance, z = 0 and every prediction is class 0: 0.5
     assert runners.batch_stats_accuracy(OneFeature(), split, batch_size=128) == 1.0
+
+
+def test_every_claim_names_settings_that_the_runners_write():
+    """A claim whose setting is misspelt would only ever say "no runs": check the names
+    against the ones table_baselines and the searches give their records."""
+    from kdcore.chapters.deep_nets.experiments import TABLES, VARIANT_LABEL
+    from kdcore.chapters.deep_nets.runners import NAMES
+
+    written = set()
+    for table, (teacher, student, tag) in TABLES.items():
+        written.add(f"{tag} {NAMES[student]} alone")
+        written |= {f"{tag} {NAMES[student]} Hinton ← {NAMES[teacher]} ({label})" for label in VARIANT_LABEL.values()}
+        written |= {f"{search.search_name(table, m, mode)}, chosen on val" for t, m in search.SEARCHES if t == table
+                    for mode in runners.MODES}
+    claims = ch.paper.claims()
+    assert claims and all(c.setting in written and c.baseline in written for c in claims)
+    # a VID row is measured against the Hinton row of its own code
+    for c in claims:
+        if "VID (corrected) beats Hinton" in c.text:
+            assert c.baseline.endswith("(corrected loss)")
+        if "VID (faithful) beats Hinton" in c.text:
+            assert c.baseline.endswith("(authors' loss)")
