@@ -155,11 +155,12 @@ show_source(CrossLayerVID.forward)
 # %% [markdown]
 # ## Data and models
 #
-# The first 10,112 CIFAR-10 training images in stored order (the authors' `maxsize`), batch
-# 128, no shuffling, Adam with learning rate $10^{-3}$, no schedule. Test sets: the full
-# 10,000 test images in a JPEG q75 copy (labelled "10k JPEG"; the original pickles were not
-# available offline) and the exact first 1,000. These facts do not depend on the profile
-# (this cell's output is checked by the test suite):
+# The paper profile: the first 10,112 CIFAR-10 training images in stored order (the
+# authors' `maxsize`), batch 128, no shuffling, Adam with learning rate $10^{-3}$, no
+# schedule. Test sets: the full 10,000 test images in a JPEG q75 copy (labelled "10k JPEG";
+# the original pickles were not available offline) and the exact first 1,000. The models and
+# the paper profile's sizes below do not depend on the profile that runs (this cell's output
+# is checked by the test suite); the next cell prints the sizes this run uses:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -170,8 +171,8 @@ for name, model in [("ConvTiny", ConvTiny()), ("ConvVeryTiny", ConvVeryTiny()),
 print("all-to-all layers: student", ch.CONV_LAYERS, "| ResNet10 teacher", ch.RESNET10_LAYERS)
 per_image = ch.runners.feature_elements(resnet10(authors_layout=True), ch.RESNET10_LAYERS)
 print(f"ResNet10's 9 feature maps: {per_image:,d} values per image, {10112 * per_image * 2 / 1e9:.2f} GB "
-      "for 10,112 images in bf16")
-print("choosing λ on validation: 10,112 rows = 8,960 for the trials + 1,152 held out")
+      "for the paper profile's 10,112 images in bf16")
+print("paper profile, choosing λ on validation: 10,112 rows = 8,960 for the trials + 1,152 held out")
 
 # %%
 d = lab.data
@@ -484,6 +485,12 @@ for table in shown:
             ax.set_title(f"trial {t['number']}: β={t['beta']:.2f}, test {t['accuracy']:.3f}", fontsize=9)
         fig.suptitle(f"{'Table 1' if table == 'table1' else 'Table 2'}, all-to-all ({mode}), profile {cfg.profile}", y=1.05)
         plt.show()
+
+# %% [markdown]
+# Test accuracy after every epoch (the paper's figure 8) of the student alone, Hinton with
+# the authors' loss, and each search's trial chosen on validation and retrained, mean ± sd
+# over their seeds: whether a row's lead at the last epoch was there all along or is the
+# luck of where training stopped.
 
 # %%
 for table in shown:
