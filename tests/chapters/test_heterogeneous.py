@@ -39,6 +39,32 @@ def test_paper_profile_is_valid_and_covers_the_table():
     assert sum(1 for j in todo if j[:3] == ("table", "cifar10_reduced", "hyperopt")) == 1
 
 
+def test_cifar10_cpu_parameters_are_the_paper_profile_with_a_shorter_teacher():
+    """The side file behind the full CIFAR-10 column: heterogeneous.yaml's values except what runs
+    and the teacher's epochs, and its header's command (--set overrides) makes exactly it."""
+    import dataclasses
+    import re
+    import shlex
+
+    from kdcore.chapters.heterogeneous import HeterogeneousConfig
+    from kdcore.chapters.heterogeneous.jobs import load_config
+    from kdcore.profile_cli import load_profile
+
+    side_path = ROOT / "notebooks" / "params" / "heterogeneous_cifar10_cpu.yaml"
+    paper = dataclasses.asdict(load_config("paper"))
+    side = dataclasses.asdict(load_profile("heterogeneous", HeterogeneousConfig, "paper", params=side_path))
+    assert {k for k in paper if paper[k] != side[k]} == {"datasets", "teacher_epochs", "draft_sweep", "single_pair",
+                                                         "all_pairs"}
+    assert side["datasets"] == ["cifar10"] and side["teacher_epochs"] < paper["teacher_epochs"]
+    command = re.search(r"python -m kdcore\.chapters\.heterogeneous (.*)", side_path.read_text()).group(1)
+    args = shlex.split(command)
+    overrides = {"datasets": args[args.index("--datasets") + 1:args.index("--set")]}
+    for item in args[args.index("--set") + 1:args.index("--workers")]:
+        name, _, value = item.partition("=")
+        overrides[name] = yaml.safe_load(value)
+    assert dataclasses.asdict(load_config("paper", overrides)) == side
+
+
 def test_synthetic_data_is_the_authors_and_splits_are_disjoint():
     from kdcore.chapters.heterogeneous import xor_synthetic
     from kdcore.chapters.heterogeneous.data import _nine_to_one
