@@ -1,10 +1,13 @@
-"""Verdicts from run records: the sign convention, paired vs independent spread, the 2-se rule."""
+"""Verdicts from run records: the sign convention, paired vs independent spread, the t interval,
+failed runs."""
 
 import math
 
 import pytest
 
-from kdcore.verdicts import Claim, verdict_markdown, verdict_table
+from scipy import stats
+
+from kdcore.verdicts import Claim, FailureRule, failure_rule_for, verdict_markdown, verdict_table
 
 
 def _recs(setting, values, metric="acc", profile="paper", seeds=None):
@@ -54,11 +57,51 @@ def test_single_runs_and_missing_settings_give_no_verdict():
 
 
 def test_target_claim_and_newest_record_per_seed():
-    recs = _recs("teacher", [99.0, 95.0], "errors")
+    recs = _recs("teacher", [99.0, 95.0, 94.0], "errors")
     recs.append({**recs[0], "created": "2027-01-01T00:00:00", "metrics": {"errors": 90.0}})
     row = verdict_table(recs, [Claim("teacher under 100 errors", "teacher", "errors", target=100,
                                      higher_is_better=False)], "paper").iloc[0]
-    assert row.difference == pytest.approx(100 - 92.5) and row.verdict == "holds"
+    # 90, 95, 94: mean 93, sd 2.65, se 1.53; t(0.975, 2) = 4.30 gives a half-width of 6.6 < 7
+    assert row.difference == pytest.approx(100 - 93) and row.verdict == "holds"
+
+
+def test_the_interval_uses_student_t_not_two_standard_errors():
+    # 3 pairs, differences 1, 2, 3: mean 2, se 0.577. Two se (1.15) would call it holding; the
+    # 95 % t interval with 2 degrees of freedom (half-width 4.30 * 0.577 = 2.48) does not.
+    recs = _recs("kd", [1.0, 2.0, 3.0]) + _recs("alone", [0.0, 0.0, 0.0])
+    row = verdict_table(recs, [Claim("c", "kd", "acc", baseline="alone")], "paper").iloc[0]
+    assert stats.t.ppf(0.975, 2) * row.se > row.difference > 2 * row.se
+    assert row.verdict == "within noise"
+    recs = _recs("kd", [1.0, 2.0, 3.0, 2.0, 2.0, 1.5, 2.5, 2.0]) + _recs("alone", [0.0] * 8)
+    assert verdict_table(recs, [Claim("c", "kd", "acc", baseline="alone")], "paper").verdict[0] == "holds"
+
+
+def test_failed_runs_are_left_out_and_counted_and_most_failed_is_a_verdict():
+    rule = FailureRule("acc", 0.1)
+    recs = _recs("kd", [0.85, 0.86, 0.11, 0.87]) + _recs("alone", [0.80, 0.81, 0.80, 0.82])
+    row = verdict_table(recs, [Claim("c", "kd", "acc", baseline="alone", failure=rule)], "paper").iloc[0]
+    assert row.failed == "1 of 4 vs 0 of 4" and row.n == "3 vs 4" and not row.paired   # seeds no longer match
+    assert row.difference == pytest.approx(0.86 - 0.8075) and row.verdict == "holds"
+    # without the rule the dead run drags the mean and the spread
+    plain = verdict_table(recs, [Claim("c", "kd", "acc", baseline="alone")], "paper").iloc[0]
+    assert plain.verdict == "within noise" and plain.failed == ""
+    dead = _recs("kd", [0.10, 0.12, float("nan"), 0.86]) + _recs("alone", [0.8] * 4)
+    assert verdict_table(dead, [Claim("c", "kd", "acc", baseline="alone", failure=rule)],
+                         "paper").verdict[0] == "failed runs"
+    assert "failed runs left out: 1 of 4" in verdict_markdown(
+        verdict_table(recs, [Claim("c", "kd", "acc", baseline="alone", failure=rule)], "paper"), "paper")
+
+
+def test_failure_rule_units_and_which_settings_it_covers():
+    errors = FailureRule("test_errors", 9000.0, 200.0, higher_is_better=False)
+    assert errors.failed({"test_errors": 8850.0}) and not errors.failed({"test_errors": 96.0})
+    assert FailureRule("acc", 0.1).failed({"acc": 0.12}) and not FailureRule("acc", 0.1).failed({"acc": 0.1201})
+    assert not FailureRule("acc", 0.1).failed({"mse": 3.0, "reach epoch": float("nan")})   # no accuracy, no verdict
+    rules = [FailureRule("acc", 0.5, prefixes=("synthetic",)), FailureRule("acc", 0.1)]
+    assert failure_rule_for(rules, "synthetic (corrected): none").chance == 0.5
+    assert failure_rule_for(rules, "CIFAR-10: none").chance == 0.1
+    with pytest.raises(ValueError, match="slack"):
+        FailureRule("acc", 0.1, slack=-1.0)
 
 
 def test_claim_validation_and_markdown():

@@ -2,7 +2,8 @@
 
 Each chapter package has its typed config and runners, its data splits, its report and
 table helpers, and its paper numbers as data (``paper.py`` with ``NUMBERS``, the kind of
-each metric ``METRIC_KINDS``, the explained misses ``EXPLAINED`` and the paper's claims
+each metric ``METRIC_KINDS``, the explained misses ``EXPLAINED`` (graded by evidence),
+when a run failed ``FAILURE`` (:class:`kdcore.verdicts.FailureRule`) and the paper's claims
 ``CLAIMS`` (:class:`kdcore.verdicts.Claim`) for the scoreboard). Chapters
 import the core and the methods; nothing in the core or the methods imports a chapter
 (``tests/test_layout.py`` walks the imports).
@@ -15,9 +16,9 @@ import pkgutil
 
 from ..results.paper import PaperNumber
 from ..results.scoreboard import Explanation
-from ..verdicts import Claim
+from ..verdicts import Claim, FailureRule
 
-__all__ = ["names", "paper_numbers", "metric_kinds", "explanations", "claims"]
+__all__ = ["names", "paper_numbers", "metric_kinds", "explanations", "claims", "failure_rules"]
 
 
 def names() -> list[str]:
@@ -50,3 +51,8 @@ def explanations() -> dict[str, list[Explanation]]:
 def claims() -> dict[str, list[Claim]]:
     """``{chapter: [Claim, ...]}`` from every chapter's ``paper.CLAIMS`` (none: an empty list)."""
     return {name: list(getattr(_paper(name), "CLAIMS", ())) for name in names()}
+
+
+def failure_rules() -> dict[str, list[FailureRule]]:
+    """``{chapter: [FailureRule, ...]}`` from every chapter's ``paper.FAILURE`` (none: no run fails)."""
+    return {name: list(getattr(_paper(name), "FAILURE", ())) for name in names()}

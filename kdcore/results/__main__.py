@@ -6,8 +6,10 @@ numbers, metric kinds, explained misses and claims (:mod:`kdcore.chapters`) and 
 them to the table, scoreboard and page builders of the core, which import no chapter.
 
 - default: the paper-vs-ours table of every chapter (every profile);
-- ``--summary``: one line per chapter: paper numbers compared, agree, misses (explained),
-  and the verdicts of its claims, for the paper profile (:mod:`.scoreboard`);
+- ``--summary``: one line per chapter (paper profile, :mod:`.scoreboard`): distinct paper
+  numbers, agree / differ / inconclusive, failed settings, the wrong-pairing agreement
+  rate, misses by grade of explanation, and the verdicts of its claims with how many of
+  their effects have the paper's sign;
 - ``--page DIR``: the results page's generated files (:mod:`.page`).
 """
 
@@ -23,7 +25,8 @@ import pandas as pd
 from .. import chapters
 from ..verdicts import verdict_table
 from .records import CorruptRecordError, RunStore, _slug, results_root
-from .scoreboard import PAPER_PROFILE, chapter_summary, score, summary_lines, verdict_counts
+from .scoreboard import (PAPER_PROFILE, chapter_summary, claim_effects, power, score, summary_lines,
+                         verdict_counts)
 from .table import comparison_table, markdown_sections
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent.parent / "notebooks"
@@ -49,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", default=None, help="results folder (default: results_root())")
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--summary", action="store_true",
-                      help="one line per chapter: compared, agree, misses (explained), claims (paper profile)")
+                      help="one line per chapter: numbers, agree / differ / inconclusive, failed, wrong-pairing "
+                           "rate, misses by grade, claims (paper profile)")
     what.add_argument("--page", metavar="DIR", default=None, help="write the results page's files into DIR")
     args = parser.parse_args(argv)
     root = Path(args.root) if args.root is not None else results_root()
@@ -61,24 +65,29 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     numbers = [p for p in chapters.paper_numbers() if args.chapter in (None, p.chapter)]
     try:
-        df = comparison_table(args.chapter, root, numbers)
+        df = comparison_table(args.chapter, root, numbers, keep_values=bool(args.summary or args.page))
     except CorruptRecordError as err:   # named by path; the table would silently lack a run
         print(f"error: {err}", file=sys.stderr)
         return 1
     if args.summary or args.page:
-        scored = score(df, numbers, chapters.metric_kinds(), chapters.explanations())
+        scored = score(df, numbers, chapters.metric_kinds(), chapters.explanations(), chapters.failure_rules())
+        powered = power(scored)
         verdicts = _verdicts(root, args.chapter)
+        effects = {name: claim_effects(chapters.claims()[name], v, numbers) for name, v in verdicts.items()}
         if args.page:
             titles = {name: _title(name) for name in chapters.names()}
             from .page import write_page   # matplotlib and itables only when a page is wanted
 
-            for path in write_page(args.page, scored, df, verdicts, titles):
+            for path in write_page(args.page, scored, df, verdicts, titles, powered, effects):
                 print(f"wrote {path}")
             return 0
-        summary = chapter_summary(scored)
+        summary = chapter_summary(scored, powered)
         for line, name in zip(summary_lines(summary), summary.chapter):
             v = verdicts.get(name)
             claims = "" if v is None else "  claims: " + verdict_counts(v, ", ")
+            e = effects.get(name)
+            if e is not None and e.same_sign.notna().any():
+                claims += f" (paper's sign: {int((e.same_sign == True).sum())} of {int(e.same_sign.notna().sum())})"  # noqa: E712
             print(line + claims)
         return 0
     if args.format == "csv":

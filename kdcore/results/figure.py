@@ -3,8 +3,9 @@
 One panel per metric kind (:data:`kdcore.results.agreement.KINDS`, in that order), the
 line y = x, our spread over seeds as vertical error bars (± one sample standard
 deviation), each point coloured and shaped by its status on the scoreboard (agrees /
-misses with a named cause / misses with none). Drawn from :func:`kdcore.results.scoreboard.score`
-output, so it shows exactly the numbers the page's counts and table show.
+inconclusive / differs; failed settings and our uncounted variants are not drawn). Drawn
+from :func:`kdcore.results.scoreboard.score` output, so it shows exactly the numbers the
+page's counts and table show.
 """
 
 from __future__ import annotations
@@ -22,15 +23,13 @@ __all__ = ["paper_vs_ours_figure", "STYLE"]
 # says the same again for grey-scale prints.
 STYLE = {
     "agrees": ("agrees", "#0072B2", "o"),
-    "explained": ("misses, cause named in the chapter", "#E69F00", "s"),
-    "unexplained": ("misses, no cause named", "#CC3311", "X"),
+    "inconclusive": ("inconclusive", "#E69F00", "s"),
+    "differs": ("differs", "#CC3311", "X"),
 }
 
 
 def _status(row) -> str:
-    if row.status == "agrees":
-        return "agrees"
-    return "explained" if row.explained else "unexplained"
+    return row.status
 
 
 def _limits(values: list[float], log: bool) -> tuple[float, float]:
@@ -47,7 +46,7 @@ def paper_vs_ours_figure(scored: pd.DataFrame, width_in: float = 6.8) -> plt.Fig
     """The figure for :func:`~kdcore.results.scoreboard.score` output (compared rows only);
     ``width_in`` is the book's text column (about 680 px, drawn at 100 px per inch), so
     the font sizes below are what a reader sees."""
-    df = scored[scored.status != "not run"].copy()
+    df = scored[scored.status.isin(list(STYLE)) & scored.counted].copy()
     if df.empty:
         raise ValueError("no paper number has runs of ours: nothing to draw")
     df["group"] = [_status(r) for r in df.itertuples(index=False)]

@@ -89,7 +89,7 @@ def _latest_per_seed(records: list[dict]) -> list[dict]:
 
 
 def comparison_table(chapter: str | None = None, root: Path | str | None = None,
-                     paper_numbers: Iterable[PaperNumber] = ()) -> pd.DataFrame:
+                     paper_numbers: Iterable[PaperNumber] = (), keep_values: bool = False) -> pd.DataFrame:
     """The paper-vs-ours table: one row per (chapter, setting, metric, profile).
 
     ``ours`` is the mean over seeds of the run records, ``ours_std`` their sample std
@@ -98,15 +98,18 @@ def comparison_table(chapter: str | None = None, root: Path | str | None = None,
     chapters' :class:`PaperNumber` data (none: our numbers only). ``current`` is true when
     every record behind the row was computed by today's code (see
     :mod:`kdcore.results.provenance`); ``dirty`` counts records made from a working tree
-    with uncommitted changes.
+    with uncommitted changes. With ``keep_values`` two more columns hold the runs behind
+    each row: ``values`` (the metric per run) and ``run_metrics`` (each run's metrics, for
+    the failed-run rule of :mod:`kdcore.results.scoreboard`).
     """
     numbers = list(paper_numbers)
     rows: dict[tuple, dict] = {}
     for rec in _latest_per_seed(RunStore(root).records(chapter)):
         for metric, value in rec["metrics"].items():
             k = (rec["chapter"], rec["setting"], metric, rec["profile"])
-            row = rows.setdefault(k, {"values": [], "current": True, "dirty": 0})
+            row = rows.setdefault(k, {"values": [], "runs": [], "current": True, "dirty": 0})
             row["values"].append(value)
+            row["runs"].append(rec["metrics"])
             row["current"] &= is_current(rec)
             row["dirty"] += str(rec.get("git_commit", "")).endswith("-dirty")
     paper = {(p.chapter, p.setting, p.metric): p for p in numbers
@@ -119,14 +122,14 @@ def comparison_table(chapter: str | None = None, root: Path | str | None = None,
         out.append({"chapter": ch, "setting": setting, "metric": metric, "paper": pv,
                     "ours": vals.mean(), "ours_std": vals.std(ddof=1) if len(vals) > 1 else float("nan"),
                     "delta": vals.mean() - pv, "n_runs": len(vals), "profile": profile,
-                    "dirty": r["dirty"], "current": r["current"]})
+                    "dirty": r["dirty"], "current": r["current"], "values": r["values"], "run_metrics": r["runs"]})
     have = {(r["chapter"], r["setting"], r["metric"]) for r in out}
     for key, p in paper.items():
         if key not in have:
             out.append({"chapter": p.chapter, "setting": p.setting, "metric": p.metric, "paper": p.value,
                         "ours": float("nan"), "ours_std": float("nan"), "delta": float("nan"),
-                        "n_runs": 0, "profile": "", "dirty": 0, "current": pd.NA})
-    df = pd.DataFrame(out, columns=TABLE_COLUMNS)
+                        "n_runs": 0, "profile": "", "dirty": 0, "current": pd.NA, "values": [], "run_metrics": []})
+    df = pd.DataFrame(out, columns=TABLE_COLUMNS + (["values", "run_metrics"] if keep_values else []))
     order = {(p.chapter, p.setting): i for i, p in enumerate(numbers)}
     df["_o"] = [order.get((c, s), 10**6) for c, s in zip(df.chapter, df.setting)]
     return df.sort_values(["chapter", "_o", "setting", "metric", "profile"], kind="stable").drop(columns="_o").reset_index(drop=True)
