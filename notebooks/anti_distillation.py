@@ -596,9 +596,10 @@ display(Markdown("\n".join(
 # ## Does the claim hold here?
 #
 # Each line compares two settings over the same seeds (same teacher per seed, so the
-# comparison is paired) and says **holds** when the mean difference in the claimed
-# direction exceeds two standard errors of the per-seed differences, **does not hold** when
-# it is that far the other way, and **within noise** otherwise.
+# comparison is paired) and says **holds** when the 95 % Student-t interval of the per-seed
+# differences in the claimed direction lies above zero, **does not hold** when it lies below,
+# and **within noise** otherwise. A run that ended within two points of chance (test
+# accuracy ≤ 0.12) counts as failed: it is left out of both sides and the line says so.
 
 # %%
 F, C = (lambda row: f"FC faithful: {row}"), (lambda row: f"FC corrected: {row}")

@@ -252,7 +252,7 @@ verdicts = verdict_table(store.records(ch.CHAPTER), ch.claims(cfg), cfg.profile)
 kd_row = verdicts.iloc[1]
 show_markdown(f"Distilled at $t$ = {cfg.temperature:g}, the student's test errors differ from the student alone by "
               f"{-kd_row.difference:+.1f} (paired over {kd_row.n}, std {kd_row['std']:.1f}): **{kd_row.verdict}** "
-              f"(the rule: a difference beyond two standard errors of the seed-to-seed noise). The curves show "
+              f"(the rule: the 95 % Student-t interval of the paired differences lies wholly on one side of zero). The curves show "
               f"whether both students had reached their plateau when training stopped.")
 
 # %% [markdown]

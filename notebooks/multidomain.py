@@ -89,6 +89,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
+from scipy import stats
 from IPython.display import Markdown, display
 
 from kdcore.chapters import multidomain as ch
@@ -237,9 +238,9 @@ def gain(setting, base="Small, no teacher"):
 
 
 def gain_words(setting, base="Small, no teacher"):
-    """Words for a gain, by the verdicts' rule: beyond two standard errors, or within noise."""
+    """Words for a gain, by the verdicts' rule: its 95 % Student-t interval excludes zero, or within noise."""
     mean, se, n_dir, n = gain(setting, base)
-    if abs(mean) <= 2 * se:
+    if n < 2 or abs(mean) <= stats.t.ppf(0.975, n - 1) * se:
         return f"changes it by {100 * mean:+.1f} points, within noise ({n_dir} of {n} seeds in that direction)"
     return f"{'helps' if mean > 0 else 'hurts'} by {points(mean)} ({n_dir} of {n} seeds)"
 
@@ -458,8 +459,8 @@ show_table(table, caption=f"Thesis table and the paper's Table 5 beside ours ({P
 #
 # One line per claim, computed from the run records of this profile: the difference in
 # the claimed direction (accuracy, or lower integral / MSE), paired by seed, with its
-# spread; **holds** when it exceeds two standard errors, **does not hold** when it is
-# that far the other way, else **within noise**.
+# spread; **holds** when its 95 % Student-t interval lies above zero, **does not hold**
+# when it lies below, else **within noise**.
 
 # %%
 verdicts = verdict_table(store.records(ch.CHAPTER), ch.CLAIMS, cfg.profile)
