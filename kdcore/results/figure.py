@@ -14,6 +14,7 @@ import math
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
 
 from .agreement import KINDS
 
@@ -73,6 +74,11 @@ def paper_vs_ours_figure(scored: pd.DataFrame, width_in: float = 6.8) -> plt.Fig
                         elinewidth=0.9, capsize=1.5, alpha=0.85, zorder=3, label=label)
         if kind.log_scale:
             ax.set(xscale="log", yscale="log")
+            if hi / lo < 10:   # under a decade: minor-tick labels would overlap; plain numbers instead
+                for axis in (ax.xaxis, ax.yaxis):
+                    axis.set_minor_formatter(NullFormatter())
+                    axis.set_major_locator(MaxNLocator(3))
+                    axis.set_major_formatter(ScalarFormatter())
         ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="paper", ylabel="ours (mean ± sd)")
         ax.set_aspect("equal", adjustable="box")
         n_agree = int((sub.group == "agrees").sum())
