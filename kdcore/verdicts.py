@@ -101,9 +101,9 @@ class Claim:
 
 
 def _by_seed(records: Iterable[dict], setting: str, metric: str, profile: str,
-             failure: FailureRule | None = None) -> tuple[dict[int, float], int]:
-    """``({seed: value}, n_failed)`` of one setting (the newest record of each seed); with a
-    ``failure`` rule the failed seeds are left out of the dict and counted."""
+             failure: FailureRule | None = None) -> tuple[dict[int, float], set[int]]:
+    """``({seed: value}, failed seeds)`` of one setting (the newest record of each seed); with
+    a ``failure`` rule the failed seeds are left out of the dict and returned apart."""
     out: dict[int, tuple[str, float, bool]] = {}
     for rec in records:
         if rec.get("setting") != setting or rec.get("profile") != profile or metric not in rec.get("metrics", {}):
@@ -112,7 +112,7 @@ def _by_seed(records: Iterable[dict], setting: str, metric: str, profile: str,
         if seed not in out or created > out[seed][0]:
             failed = failure is not None and failure.failed(rec["metrics"])
             out[seed] = (created, float(rec["metrics"][metric]), failed)
-    return {s: v for s, (_, v, f) in out.items() if not f}, sum(f for (_, _, f) in out.values())
+    return {s: v for s, (_, v, f) in out.items() if not f}, {s for s, (_, _, f) in out.items() if f}
 
 
 def _quantile(df: float) -> float:
@@ -142,10 +142,15 @@ def evaluate(claim: Claim, records: Sequence[dict], profile: str) -> dict:
            "baseline": (f"target {claim.target:g}" if claim.baseline is None else claim.baseline
                         if claim.baseline_metric is None else f"{claim.baseline} ({claim.baseline_metric})")}
     b, fb = ((_by_seed(records, claim.baseline, claim.baseline_metric or claim.metric, profile, claim.failure))
-             if claim.baseline is not None else ({}, 0))
-    failed = f"{fa} of {len(a) + fa}" + ("" if claim.baseline is None else f" vs {fb} of {len(b) + fb}")
+             if claim.baseline is not None else ({}, set()))
+    na, nb = len(a) + len(fa), len(b) + len(fb)
+    failed = f"{len(fa)} of {na}" + ("" if claim.baseline is None else f" vs {len(fb)} of {nb}")
     row["failed"] = failed if fa or fb else ""
-    if fa > (len(a) + fa) / 2 or fb > (len(b) + fb) / 2:
+    if claim.paired and claim.baseline is not None:
+        # a seed that failed on either side leaves both, so the remaining seeds still pair
+        a = {k: v for k, v in a.items() if k not in fb}
+        b = {k: v for k, v in b.items() if k not in fa}
+    if len(fa) > na / 2 or len(fb) > nb / 2:
         return {**row, "difference": math.nan, "std": math.nan, "se": math.nan, "n": "0",
                 "paired": False, "verdict": "failed runs"}
     if not a or (claim.baseline is not None and not b):
