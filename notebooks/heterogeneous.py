@@ -253,8 +253,8 @@ for (d, run), g in dead_runs.groupby(["dataset", "run"]):
                                                        & ~runs_df.method.isin(g.method)].set_index("method").accuracy.items())
         + f". Without it, over the other {n - 1} runs: "
         + ", ".join(f"{m} {a:.3f}" for m, a in alive.groupby("method", sort=False).accuracy.mean().items())
-        + f". The means of {', '.join(g.method)} on this column, their gap to the authors and the differences in "
-        f"the verdicts come from that one run; "
+        + f". The means of {', '.join(g.method)} on this column and their gap to the authors come from that one "
+        f"run (the verdicts at the end leave a run that ended within two points of chance out, and count it); "
         + (f"with n = {n} no claim on this column can be decided. " if n - 1 < 3 else
            "the verdicts at the end give this column's claims with it and without it. ")
         + "Why it fails is not tested here"
@@ -651,7 +651,8 @@ if "synthetic_corrected" in cfg.datasets:
         f"What beats the student alone there is distillation itself; tuning (λ, T) adds "
         + ("nothing beyond seed noise." if vs("lambda = 0.5, T = 1").verdict != "holds" else "a gain beyond seed noise.")
         + " The faithful column's wins over the naive and random rows compare different inputs (see \"What "
-        "differed\"). Where a column has a run that never learned (above), its verdicts rest on that run.")
+        "differed\"). A run that ended within two points of chance is left out of these verdicts and counted in "
+        "their line; for a column with such a run, the table below sets the verdicts with every run beside them.")
 # Columns with a run that never learned: the same claims without that run, beside the verdicts with it.
 for d in columns:
     dead = sorted(run for dd, run in dead_keys if dd == d)
