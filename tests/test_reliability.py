@@ -173,8 +173,8 @@ def test_a_full_disk_names_the_path_and_keeps_finished_records(tmp_path, monkeyp
     assert len(store.records()) == 2 and not list(tmp_path.rglob("*.tmp"))
 
 
-def test_a_truncated_weights_cache_is_named_by_path(tmp_path):
-    from kdcore.files import UnreadableFileError
+def test_truncated_weights_are_named_by_path(tmp_path):
+    from kdcore.results.weights import WeightsMismatch
 
     store = RunStore(tmp_path)
 
@@ -183,10 +183,10 @@ def test_a_truncated_weights_cache_is_named_by_path(tmp_path):
         return torch.nn.Linear(2, 1)
 
     store.trained_model("ch", "t", 0, {}, "smoke", build, lambda m: {"metrics": {"w": 1.0}})
-    (weights,) = (tmp_path / ".cache").iterdir()
+    (weights,) = tmp_path.rglob("*.safetensors")
     weights.write_bytes(weights.read_bytes()[:100])
     again = store.trained_model("ch", "t", 0, {}, "smoke", build, lambda m: {"metrics": {"w": 1.0}})
-    with pytest.raises(UnreadableFileError, match="truncated") as err:
+    with pytest.raises(WeightsMismatch, match="refusing") as err:
         again.model
     assert str(weights) in str(err.value) and len(store.records()) == 1
 

@@ -61,10 +61,9 @@ def test_model_run_caches_weights_and_retrains_when_missing(tmp_path):
     rec, m = store.model_run("ch", "t", 0, {}, "smoke", build, train)
     rec2, m2 = store.model_run("ch", "t", 0, {}, "smoke", build, train)
     assert len(trained) == 1 and torch.equal(m.weight, m2.weight) and rec == rec2
-    for f in (tmp_path / ".cache").iterdir():
-        f.unlink()
-    _, m3 = store.model_run("ch", "t", 0, {}, "smoke", build, train)
-    assert len(trained) == 2 and float(m3.weight.detach()[0, 0]) == 3.0
+    # the weights live with the record, named and hashed by it
+    assert rec["weights"]["file"].startswith("ch/models/t/seed0-") and len(rec["weights"]["sha256"]) == 64
+    assert (tmp_path / rec["weights"]["file"]).exists()
 
 
 def test_comparison_table_mean_std_delta(tmp_path, monkeypatch, capsys):
@@ -195,12 +194,72 @@ def test_trained_model_with_a_record_trains_nothing_until_asked(tmp_path):
     assert len(trained) == 1 and first.loaded
     again = store.trained_model("ch", "teacher", 0, {}, "paper", build, train)
     assert len(trained) == 1 and not again.loaded and again.record == first.record
-    assert float(again.model.weight.detach()[0, 0]) == 5.0 and len(trained) == 1      # loaded from the cache
-    for f in (tmp_path / ".cache").iterdir():
-        f.unlink()
-    fresh = store.trained_model("ch", "teacher", 0, {}, "paper", build, train)
-    assert len(trained) == 1                       # record present: nothing trained yet
-    assert float(fresh.model.weight.detach()[0, 0]) == 5.0 and len(trained) == 2
+    assert float(again.model.weight.detach()[0, 0]) == 5.0 and len(trained) == 1      # loaded from its file
+
+
+def test_committed_weights_are_checked_by_hash_and_never_silently_retrained(tmp_path):
+    from kdcore.results.weights import WeightsMismatch
+
+    store = RunStore(tmp_path)
+    build = lambda: torch.nn.Linear(2, 2)   # noqa: E731
+
+    def train(m):
+        with torch.no_grad():
+            m.weight.fill_(5.0)
+        return {"metrics": {"acc": 1.0}}
+
+    rec = store.trained_model("ch", "teacher", 0, {}, "paper", build, train).record
+    path = tmp_path / rec["weights"]["file"]
+    path.write_bytes(path.read_bytes()[:-4] + b"\x00\x00\x00\x00")       # not the model the records used
+    with pytest.raises(WeightsMismatch, match=r"sha256.*refusing") as err:
+        store.trained_model("ch", "teacher", 0, {}, "paper", build, train).model
+    assert str(path) in str(err.value)
+    path.unlink()                                                       # lost: named, not retrained
+    with pytest.raises(WeightsMismatch, match="missing"):
+        store.trained_model("ch", "teacher", 0, {}, "paper", build, train).model
+
+
+def test_a_record_without_weights_keeps_a_retrained_model_only_if_it_reproduces_the_record(tmp_path):
+    import json
+
+    store = RunStore(tmp_path)
+    build = lambda: torch.nn.Linear(2, 2)   # noqa: E731
+    calls = []
+
+    def train(m, value=5.0):
+        calls.append(value)
+        with torch.no_grad():
+            m.weight.fill_(value)
+        return {"metrics": {"acc": value / 5}}
+
+    rec = store.trained_model("ch", "teacher", 0, {}, "paper", build, train).record
+    rec_path = store.path("ch", "teacher", 0, {}, "paper")
+    old = {k: v for k, v in rec.items() if k != "weights"}               # a record of older code
+    rec_path.write_text(json.dumps(old))
+    (tmp_path / rec["weights"]["file"]).unlink()
+    m = store.trained_model("ch", "teacher", 0, {}, "paper", build, train).model   # retrained, reproduces
+    assert float(m.weight.detach()[0, 0]) == 5.0 and "weights" in json.loads(rec_path.read_text())
+    rec_path.write_text(json.dumps(old))
+    with pytest.warns(UserWarning, match="does not reproduce"):
+        store.trained_model("ch", "teacher", 0, {}, "paper", build, lambda m: train(m, 4.0)).model
+    assert "weights" not in json.loads(rec_path.read_text())
+
+
+def test_adopt_moves_cached_weights_into_the_records(tmp_path):
+    import json
+
+    from kdcore.results.records import _slug
+    from kdcore.results.weights import adopt_cache
+
+    store = RunStore(tmp_path)
+    rec = store.run("ch", "teacher (classes 0-4)", 3, {}, "paper", lambda: {"metrics": {"acc": 1.0}})
+    cache = tmp_path / ".cache"
+    cache.mkdir()
+    torch.save(torch.nn.Linear(2, 2).state_dict(), cache / f"ch-{_slug('teacher (classes 0-4)')}-{rec['key']}.pt")
+    (changed,) = adopt_cache(tmp_path)
+    entry = json.loads(changed.read_text())["weights"]
+    assert (tmp_path / entry["file"]).exists() and entry["dtype"] == "float32"
+    assert adopt_cache(tmp_path) == []                                    # once only
 
 
 def test_code_hash_normalisation_is_plain_text_without_docstrings_and_comments(tmp_path):

@@ -13,8 +13,8 @@ Each record stores the hash of the code that computed it
 code is *stale*: :meth:`RunStore.run` recomputes it, unless the store keeps stale records
 (``keep_stale=True`` or ``KDCORE_KEEP_STALE=1``), and the tables mark it.
 
-Trained models that later runs need (teachers) are kept beside the records in
-``results/.cache`` (not committed); if one is missing it is retrained deterministically.
+Trained models that later runs need (teachers) are kept with the records as safetensors
+files, their sha256 in the record (:mod:`kdcore.results.weights`).
 
 Only the paper profile writes into the committed ``results/``: a store opened for another
 profile (``RunStore(profile="smoke")``) keeps its records in :func:`scratch_root`, outside
@@ -329,20 +329,23 @@ class RunStore:
                       build: Callable[[], Any], train: Callable[[Any], dict]) -> "TrainedModel":
         """A model later runs need (e.g. a teacher), its record now, the model only on demand.
 
-        With a usable record, nothing is trained here: ``.model`` loads the weights cached in
-        ``results/.cache`` on first access, or (fresh clone: records committed, weights not)
-        retrains deterministically and keeps the record. So a chapter whose downstream
-        records all exist never builds its teachers. Without a usable record the model is
-        trained now and both are written.
+        With a usable record, nothing is trained here: ``.model`` loads the weights the record
+        names (``results/<chapter>/models/``, checked by sha256, :mod:`.weights`) on first
+        access. A record without weights (older code) reads the git-ignored cache, else
+        retrains and keeps the new weights only if they reproduce the record's metrics. So a
+        chapter whose downstream records all exist never builds its teachers. Without a
+        usable record the model is trained now and both are written.
         """
+        from .weights import attach, save_weights, weights_file
+
         key = self.key(chapter, setting, seed, params, profile)
-        weights = self.root / ".cache" / f"{_slug(chapter)}-{_slug(setting)}-{key}.pt"
+        target = weights_file(self.root, chapter, setting, seed, key)
         record = self.load(chapter, setting, seed, params, profile)
         if self.usable(record):
-            return TrainedModel(record, lambda: self._load_or_retrain(weights, build, train))
+            return TrainedModel(record, lambda: self._load_or_retrain(record, target, build, train))
         model = build()
         record = self.run(chapter, setting, seed, params, profile, lambda: train(model))
-        self._save_weights(weights, model)
+        record = attach(self.path(chapter, setting, seed, params, profile), save_weights(model, target, self.root))
         return TrainedModel(record, lambda: model, model)
 
     def model_run(self, chapter: str, setting: str, seed: int, params: dict, profile: str,
@@ -351,26 +354,34 @@ class RunStore:
         t = self.trained_model(chapter, setting, seed, params, profile, build, train)
         return t.record, t.model
 
-    @staticmethod
-    def _save_weights(weights: Path, model: Any) -> None:
-        import torch
+    def _load_or_retrain(self, record: dict, target: Path, build: Callable[[], Any],
+                         train: Callable[[Any], dict]) -> Any:
+        import warnings
 
-        # Save a CPU copy of the weights; the model stays on the device fit left it on
-        # (moving it to the CPU here broke later runs on a GPU that feed it device batches).
-        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        _atomic_write(weights, lambda p: torch.save(state, p))
-
-    def _load_or_retrain(self, weights: Path, build: Callable[[], Any], train: Callable[[Any], dict]) -> Any:
         from ..train import resolve_device
+        from .weights import attach, load_weights, save_weights
 
         model = build()
-        if weights.exists():
-            model.load_state_dict(load_torch(weights, map_location="cpu"))
-            return model.to(resolve_device("auto"))  # where fit would have left it
-        self.check_writable()
-        train(model)                    # record committed, weights not (fresh clone)
-        self._save_weights(weights, model)
-        return model
+        path = self.path(record["chapter"], record["setting"], record["seed"], record["params"], record["profile"])
+        legacy = self.root / ".cache" / f"{_slug(record['chapter'])}-{_slug(record['setting'])}-{record['key']}.pt"
+        if "weights" in record:           # committed with the record: checked by hash, never retrained
+            model.load_state_dict(load_weights(self.root, record["weights"], str(path)))
+        elif legacy.exists():              # saved by the process that trained it (older code)
+            model.load_state_dict(load_torch(legacy, map_location="cpu"))
+            attach(path, save_weights(model, target, self.root))
+        else:                              # record committed, weights not: retrain, keep only a reproduction
+            self.check_writable()
+            metrics = train(model).get("metrics", {})
+            same = all(abs(float(metrics.get(k, float("nan"))) - v) <= 1e-6 * max(1.0, abs(v))
+                       for k, v in record["metrics"].items())
+            if same:
+                attach(path, save_weights(model, target, self.root))
+            else:
+                warnings.warn(f"retrained {record['setting']} seed {record['seed']} does not reproduce its record "
+                              f"{path} ({metrics} vs {record['metrics']}): its weights are not kept with the record",
+                              stacklevel=2)
+            return model
+        return model.to(resolve_device("auto"))  # where fit would have left it
 
     def records(self, chapter: str | None = None) -> list[dict]:
         """All records (of one chapter), in a stable order."""
