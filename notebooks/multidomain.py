@@ -74,6 +74,7 @@ lambda_grid = [0.0, 0.5, 1.0]
 temperature_grid = [1.0, 4.0]
 sweep_seeds = 1
 continued = True
+continued_chains = 1
 bike_rows = 10000
 bike_sizes = [8700, 300, 1000]
 bike_teacher_epochs = 2
@@ -82,6 +83,10 @@ bike_val_rows = 1000
 bike_student_batch = 100
 bike_teacher_lr = 1e-3
 bike_student_lr = 1e-2
+bike_long_teacher_epochs = 4
+bike_attempts = 5
+bike_attempt_epochs = 2
+bike_attempt_lr = 1e-3
 
 # %%
 import matplotlib.pyplot as plt
@@ -215,7 +220,11 @@ display(Markdown(
 # paper profile, as the thesis), Adam, batch 100; test
 # on the Fashion-MNIST test set. The thesis code did *not* re-initialise its student
 # between its 5 "attempts", so its later attempts continued training one network; we run
-# that variant too (with the first teacher), labelled "thesis code: no re-init".
+# that procedure too, labelled "thesis code: no re-init", as `continued_chains`
+# independent chains (5 in the paper profile): chain *c* starts from student seed *c* with
+# that seed's teacher, and reports the thesis' statistics over its 5 attempts. The thesis'
+# numbers are *one* such chain, so they are compared with the spread of ours from chain to
+# chain, not with their own ± (which is the spread over attempts within the chain).
 
 # %%
 cls = ch.run_classification(lab)
@@ -286,16 +295,44 @@ cont = cont[cont.base.isin(["Small, no teacher", "Small, teacher on FMNIST-Big"]
 g = sns.relplot(cont, x="epoch", y="test_loss", hue="seed", col="base", row="variant", kind="line",
                 height=2.5, aspect=1.3, palette="viridis")
 g.set_titles("{row_name}:\n{col_name}", size=8).set(ylabel="test CE")
-g.legend.set_title("seed / attempt")
+g.legend.set_title("seed / chain")
 g.figure.suptitle(f"Re-initialised students vs the thesis' continued attempts ({P})", y=1.03, fontsize=10)
 plt.show()
 
 # %% [markdown]
-# In the lower row each "attempt" starts where the previous one stopped: attempts 2-5
-# begin at a low loss, so their integral criterion is small, and without a teacher the later ones drift
-# up (over-fitting 1,000 images). That is why the thesis' integrals are small with a
-# large spread. Whether it also lifts the thesis' accuracies is measured for FMNIST-Small
-# only (the "no re-init" column of the table above).
+# In the lower row each chain runs through its 5 attempts (epochs 1-20 the first, 21-40 the
+# second, ...): attempts 2-5 begin at a low loss, so their integral criterion is small, and
+# without a teacher the later ones drift up (over-fitting 1,000 images). That is why the
+# thesis' integrals are small with a large spread.
+
+# %%
+chains = [r for r in cls if ch.CONTINUED in r["setting"]]
+if chains:
+    thesis = {(n.paper_row, n.metric): (n.value, n.std) for n in ch.NUMBERS if n.setting.endswith(ch.CONTINUED)}
+    rows = []
+    for setting in dict.fromkeys(r["setting"] for r in chains):
+        base = setting.replace(ch.CONTINUED, "")
+        for m in ("accuracy", "integral"):
+            v = np.array([r["metrics"][m] for r in chains if r["setting"] == setting])
+            within = np.array([r["metrics"][m + "_attempt_sd"] for r in chains if r["setting"] == setting])
+            tv, ts = thesis.get((base, m), (float("nan"), float("nan")))
+            rows.append({"setting": base, "metric": m, "chains": len(v),
+                         "ours: mean over chains": format_metric(v.mean(), None, m),
+                         "ours: sd between chains": format_metric(v.std(ddof=1), None, m) if len(v) > 1 else "—",
+                         "ours: sd within a chain (mean)": format_metric(within.mean(), None, m),
+                         "thesis (one chain)": format_metric(tv, None, m),
+                         "thesis ± (within its chain)": format_metric(ts, None, m),
+                         "thesis inside our chains' span": "—" if len(v) < 2 else
+                         ("yes" if v.min() <= tv <= v.max() else "no")})
+    show_table(pd.DataFrame(rows), caption=f"The thesis' continued attempts as {cfg.continued_chains} independent "
+               f"chains: the spread between chains beside the spread within one ({P})")
+    ct = pd.DataFrame(rows)
+    between = ct[ct.metric == "accuracy"]["ours: sd between chains"]
+    display(Markdown(
+        f"Over {cfg.continued_chains} chains, the between-chain spread of the accuracy is "
+        f"{', '.join(between)} (one per setting, in the table's order), and the thesis' value lies inside "
+        f"the span of our chains for {int((ct.iloc[:, -1] == 'yes').sum())} of {len(ct)} numbers. The "
+        f"scoreboard judges each thesis number as one more chain drawn from the spread ours show ({P})."))
 
 # %% [markdown]
 # ## λ and T
@@ -344,19 +381,92 @@ display(Markdown(
 # %% [markdown]
 # ## Regression: Bike Sharing (Table 5, Figure 1)
 #
-# 10,000 random rows of `hour.csv` split 8,700 / 300 / 1,000; teacher [d,256,128,64,64,1]
-# on Big, student [d,32,1] on Small, target `cnt`. The paper does not list its 15 features.
-# **Main reading (leak-free, d = 15):** the 13 columns other than `dteday`, `cnt`, `casual`
-# and `registered`, plus the hour on the circle (sin, cos), standardised. **13 raw
-# columns (d = 13):** the same 13 columns without sin/cos. **Leaky reading (d = 15):** all
-# 15 columns other than `dteday` and `cnt`, which include `casual` and `registered`, whose
-# sum *is* `cnt`; it is shown only to say what the leak gives, never compared with the paper.
+# 10,000 random rows of `hour.csv` split 9,000 training rows ("Reg-Train"; 8,700 "Big" and
+# 300 "Small") and 1,000 test rows; target `cnt`. The paper's Table 5 labels both student
+# and teacher "Reg-Train": a teacher [d,256,128,64,64,1] and a student [d,32,1] trained on
+# the same 9,000 rows. We run that layout as the thesis code trained it (teacher 20 epochs,
+# Adam 1e-3, batch 64; student 5 "attempts" of 20 epochs continuing one network, a fresh
+# Adam each, batch 100; reported: the mean over the attempts of each one's last test MSE),
+# 5 chains, with the mean predictor and ordinary least squares on the same rows beside them.
 #
-# The paper gives no training length for the student; after 200 epochs its test MSE is
-# still falling. Each student is trained up to `bike_student_epochs` epochs and reports
-# the test MSE at the epoch of lowest MSE on a **validation** part: 1,000 rows of
-# `hour.csv` outside the 10,000 (so the paper's split is untouched, and the test set
-# chooses nothing). Alone and with the teacher, students get the same budget and rule.
+# The paper does not list its 15 features. **Faithful reading (d = 13):** the 13 columns
+# other than `dteday`, `cnt`, `casual` and `registered`, standardised. **Our variant
+# (d = 15):** the same plus the hour on the circle (sin, cos). A **leaky reading** (all 15
+# columns but `dteday` and `cnt`, which include `casual` and `registered`, whose sum *is*
+# `cnt`) is shown only in our Reg-Small reading, never compared.
+#
+# Two more variants, labelled: a teacher trained to its **validation plateau** (200
+# epochs; 1,000 rows of `hour.csv` outside the 10,000 chose that length), since the thesis'
+# 20 epochs leave it far from converged; and the thesis code's loss **as written**:
+# `MSELoss()` of a `(B, 1)` prediction against a `(B,)` target broadcasts to the `B × B`
+# matrix of every prediction against every target, whose minimiser predicts the batch's
+# mean target for every row.
+
+# %%
+rt = ch.run_reg_train(cfg, store)
+rt_students = [r for r in rt if not r["setting"].startswith("teacher")]
+show_table(summary_table(rt_students, ("mse", "mse_attempt_sd")),
+           caption=f"Table 5's layout (student and teacher on Reg-Train): test MSE, the mean over each chain's "
+                   f"{cfg.bike_attempts} attempts, mean ± std over chains; 'within' = the spread over one chain's "
+                   f"attempts, as the paper's ± ({P})")
+rt_teachers = [r for r in rt if r["setting"].startswith("teacher")]
+show_table(summary_table(rt_teachers, ("mse", "val_mse")),
+           caption=f"Reg-Train teachers: test and validation MSE after {cfg.bike_teacher_epochs} epochs (the thesis) and "
+                   f"{cfg.bike_long_teacher_epochs} (its validation plateau), {cfg.teacher_seeds} seeds ({P})")
+
+# %%
+tc = pd.DataFrame([{"teacher": r["setting"].replace("teacher: ", ""), "seed": r["seed"], "epoch": e, "validation MSE": v}
+                   for r in rt_teachers for e, v in zip(r["extra"]["val_epochs"], r["extra"]["val_mse"])])
+if not tc.empty:
+    ax = sns.lineplot(tc, x="epoch", y="validation MSE", hue="teacher", errorbar="sd")
+    ax.set(yscale="log", title=f"Bike teachers on Reg-Train: validation MSE per epoch ({P})")
+    ax.legend(fontsize=7)
+    plt.show()
+
+# %% [markdown]
+# The validation curve of a teacher trained longer (figure) keeps falling long after the
+# thesis' 20 epochs and levels off late; that plateau chose the longer teacher's length.
+
+# %%
+def rt_mean(setting, metric="mse"):
+    v = [r["metrics"][metric] for r in rt if r["setting"] == setting]
+    return float(np.mean(v)) if v else float("nan")
+
+raw = BIKE_SUFFIX["leak-free, 13 raw"]
+p5 = {n.paper_row: n.value for n in ch.NUMBERS if n.metric == "mse" and n.counted}
+alone, taught = rt_mean("Reg-Train, no teacher" + raw), rt_mean("Reg-Train, teacher on Reg-Train" + raw)
+ols, mean_pred = rt_mean("Reg-Train, OLS" + raw), rt_mean("Reg-Train, mean predictor" + raw)
+bcast = rt_mean("Reg-Train, no teacher, thesis loss (B×B broadcast)" + raw)
+plateau = rt_mean("Reg-Train, teacher on Reg-Train trained to its plateau" + raw)
+t20, t_long = rt_mean("teacher: Reg-Train" + raw), rt_mean("teacher: Reg-Train, trained to its plateau" + raw)
+near = abs(bcast / mean_pred - 1) < 0.1
+display(Markdown(
+    f"On the 13 raw columns, the Reg-Train student trained as the thesis trained it reaches a test MSE of "
+    f"{alone:,.0f} alone and {taught:,.0f} distilled from the thesis' {cfg.bike_teacher_epochs}-epoch teacher; the "
+    f"paper reports {p5['Reg-Train, no teacher']:,.1f} and {p5['Reg-Train, teacher on Reg-Train']:,.1f}. On the "
+    f"same rows, ordinary least squares reaches {ols:,.0f} and the mean predictor {mean_pred:,.0f}: "
+    + ("the student trained on the thesis' schedule is no better than a linear fit"
+       if alone >= 0.95 * ols else f"the student beats the linear fit by {1 - alone / ols:.0%}")
+    + f". The teachers reach {t20:,.0f} after {cfg.bike_teacher_epochs} epochs and {t_long:,.0f} after "
+    f"{cfg.bike_long_teacher_epochs}"
+    + (", so the data hold far more than a linear model finds" if t_long < 0.5 * ols else "")
+    + f". Distilled from the longer-trained teacher, the student reaches {plateau:,.0f}. The thesis code's loss "
+    f"as written (B×B broadcast) gives {bcast:,.0f} against the mean predictor's {mean_pred:,.0f}: "
+    + ("the same error, as its formula predicts (its minimiser predicts the batch's mean target for every row)"
+       if near else "not the mean predictor's error, so this run does not show where that loss leads")
+    + (f". Both of Table 5's numbers lie below the mean predictor's error, so the code behind Table 5 cannot have "
+       f"used that loss" if max(p5.values()) < mean_pred else "")
+    + f" ({P})."))
+
+# %% [markdown]
+# ### Our Reg-Small reading
+#
+# The paper's text describes a teacher on the 8,700 "Big" rows and a student on the 300
+# "Small" rows, the layout of the thesis' Reg-Small table, for which the paper prints no
+# number. We keep it as our reading: each student is trained up to `bike_student_epochs`
+# epochs (Adam 1e-2, our choice) and reports the test MSE at the epoch of lowest MSE on the
+# validation rows (so the test set chooses nothing). Alone and with the teacher, students
+# get the same budget and rule.
 
 # %%
 reg = ch.run_regression(cfg, store)
@@ -394,26 +504,17 @@ def reg_words(suffix):
             f"with the teacher, lower in {sum(x < 0 for x in d)} of {len(d)} seeds (stopped after {span} "
             f"epochs{cap})")
 
-early = rc[(rc.reading == "leak-free") & (rc.epoch == 200)].groupby("student").test_metric.mean()
-paper_mse = {n.setting: n.value for n in ch.NUMBERS if n.metric == "mse"}
-p_alone, p_teacher = paper_mse["Reg-Small, no teacher"], paper_mse["Reg-Small, teacher on Reg-Big"]
 display(Markdown(
-    f"Stopped at their lowest validation MSE, the leak-free students (15 inputs) reach a test MSE of "
+    f"Stopped at their lowest validation MSE, the Reg-Small students with 15 inputs reach a test MSE of "
     f"{reg_words('')}; with the 13 raw columns, {reg_words(BIKE_SUFFIX['leak-free, 13 raw'])}. "
-    f"The paper reports {p_alone:.0f} alone and {p_teacher:.0f} with the teacher"
-    + (f"; after 200 epochs our 15-input students are at {early['alone']:.0f} and "
-       f"{early['with teacher']:.0f} ({(early['alone'] / p_alone - 1):+.0%} and {(early['with teacher'] / p_teacher - 1):+.0%} "
-       f"from those; curves above). With 13 raw columns the best students stop at "
-       f"{min(by_seed(students, 'Reg-Small, no teacher' + BIKE_SUFFIX['leak-free, 13 raw'], 'mse').values()):.0f} "
-       f"alone (the best seed), so which features and training length the paper used cannot be read "
-       f"off its numbers. " if len(early) == 2 else ". ")
-    + f"With the leak, {reg_words(BIKE_SUFFIX['leaky'])}: the inputs contain the answer ({P})."))
+    f"With the leak, {reg_words(BIKE_SUFFIX['leaky'])}: the inputs contain the answer. The paper prints "
+    f"no number for this layout ({P})."))
 
 # %% [markdown]
 # ## Paper vs ours
 
 # %%
-table = paper_vs_ours(cls + reg, ch.CONTINUED)
+table = paper_vs_ours(cls + reg + rt, ch.CONTINUED)
 show_table(table, caption=f"Thesis table and the paper's Table 5 beside ours ({P})")
 
 # %% [markdown]
@@ -438,13 +539,19 @@ show_table(table, caption=f"Thesis table and the paper's Table 5 beside ours ({P
 #   images*, so it says little about new images. The noise σ is 0.1 (one code version
 #   uses 0.08). The VAE keeps the thesis' loss, one ELBO per decoder, i.e. the KL term
 #   counted twice.
-# - **Regression.** The paper gives neither features, preprocessing, λ nor the student's
-#   training length. We train students with Adam 1e-2 (our choice; teacher: 20 epochs,
-#   Adam 1e-3, as in the thesis) with the thesis loss (λ = 0.5, ×2) up to
-#   `bike_student_epochs` epochs and pick the epoch on a validation part from outside the
-#   paper's 10,000 rows. Features are standardised over all rows of `hour.csv`
-#   (label-free). The paper's Table 5 labels both student and teacher data "Reg-Train";
-#   we follow its text (teacher on the 8,700 Big rows, student on the 300 Small rows).
+# - **Regression.** Table 5 is compared in its own layout (student and teacher on
+#   Reg-Train), trained with the thesis code's schedule; the paper names neither its 15
+#   features nor their preprocessing, so the 13 raw leak-free columns (standardised over
+#   all rows of `hour.csv`, label-free) are the faithful reading and the hour as sin/cos
+#   our variant. The thesis' own regression code differs from the paper twice: it trains
+#   on synthetic data (10,000 rows of 100 standard-normal features, the target one more
+#   normal column, `generate_regression`), not on Bike Sharing; and its `MSELoss` compares a
+#   `(B, 1)` prediction with a `(B,)` target, a `B × B` broadcast whose minimiser is the
+#   batch mean (its printed MSEs of ≈ 1.06 are the variance of that noise target plus a
+#   little). The broadcast run above measures what that loss does on Bike Sharing; since
+#   Table 5 lies below the mean predictor's error, Table 5 did not come from that code as
+#   written. Our Reg-Small reading (students on the 300 Small rows, epochs chosen on a
+#   validation part outside the paper's 10,000 rows, Adam 1e-2) has no paper number.
 # - **Sweeps** (λ, T with and without $T^2$) are ours; the paper fixes neither beyond the
 #   thesis' defaults.
 # - **Gaps we have not explained.** The gains of the VAE-φ and FMNIST-Big teachers stay

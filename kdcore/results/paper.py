@@ -33,11 +33,13 @@ class PaperNumber:
     variant: str = ""     # "": the faithful comparison (counted); else our variant's label (shown, not counted)
     paper_row: str = ""   # the paper's own row it is ("": ``setting``); variants share their faithful row's
     includes_failed: bool = False   # the paper's mean evidently averages in failed runs: compare all runs
+    one_chain: bool = False   # one draw of what each of our runs measures (e.g. one chain of continued
+                              # attempts, whose printed ± is within the chain): its error is our run-to-run sd
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.value):
             raise ValueError(f"{self.chapter}: paper number {self.setting!r} / {self.metric!r} is not finite")
-        if self.std is not None and self.std == self.std and (self.n is None or self.n < 2):
+        if self.std is not None and self.std == self.std and (self.n is None or self.n < 2) and not self.one_chain:
             raise ValueError(f"{self.chapter}: paper number {self.setting!r} / {self.metric!r} has a spread "
                              f"but no run count n >= 2: say how many runs the paper averaged")
 

@@ -9,6 +9,10 @@ profile by the equivalence test of :mod:`kdcore.results.agreement`:
   uses the runs that trained, or all runs where the paper's own mean evidently includes
   failed ones (``PaperNumber.includes_failed``); a setting where more than half of our runs
   failed is **failed** and not compared;
+- **a paper number that is one draw** of what each of our runs measures
+  (``PaperNumber.one_chain``: e.g. the thesis' one chain of continued attempts, whose
+  printed ± is the spread *within* that chain) is judged as one new run would be: its
+  error is our run-to-run sd, so the interval is a prediction interval;
 - **one paper number, one comparison**: only the faithful variant is counted; our other
   variants are judged and shown beside it (``counted`` is false);
 - **explanations graded by evidence**: a miss (``differs``) carries the grade of the first
@@ -43,7 +47,7 @@ GRADES = ("measured", "setup unknown", "hypothesis")
 CANNOT_TELL = 0.5   # a table whose wrong pairings agree at >= half the rate of the right ones has no power
 
 SCORE_COLUMNS = ["chapter", "setting", "metric", "kind", "table", "paper_row", "counted", "variant",
-                 "paper", "paper_std", "paper_n", "decimals", "ours", "ours_std", "n_runs", "n_failed", "compared_on",
+                 "paper", "paper_std", "paper_n", "decimals", "one_chain", "ours", "ours_std", "n_runs", "n_failed", "compared_on",
                  "profile", "delta", "low", "high", "margin", "status", "seeds_to_decide", "explained", "grade",
                  "evidence", "anchor", "source"]
 
@@ -75,7 +79,10 @@ class Explanation:
         return (not self.settings or setting in self.settings) and (not self.metrics or metric in self.metrics)
 
 
-def _paper_estimate(p: PaperNumber) -> Estimate:
+def _paper_estimate(p: PaperNumber, our_sd: float = math.nan, our_n: int = 0) -> Estimate:
+    if p.one_chain:   # one draw of what each of our runs is: its error is our run-to-run sd
+        return Estimate(p.value, our_sd, our_n - 1) if our_n >= 2 and our_sd == our_sd else Estimate(
+            p.value, math.nan, math.nan)
     return Estimate.printed(p.value, p.std, p.n, p.printed_decimals)
 
 
@@ -116,7 +123,7 @@ def score(table: pd.DataFrame, numbers: Iterable[PaperNumber], kinds: Mapping[tu
         row = {"chapter": p.chapter, "setting": p.setting, "metric": p.metric, "kind": kind.label,
                "table": p.table_name, "paper_row": p.row, "counted": p.counted, "variant": p.variant,
                "paper": p.value, "paper_std": math.nan if p.std is None else p.std,
-               "paper_n": p.n if p.n else 1, "decimals": p.printed_decimals, "source": p.source, "ours": math.nan, "ours_std": math.nan,
+               "paper_n": p.n if p.n else 1, "decimals": p.printed_decimals, "one_chain": p.one_chain, "source": p.source, "ours": math.nan, "ours_std": math.nan,
                "n_runs": 0, "n_failed": 0, "compared_on": "", "profile": profile, "delta": math.nan, "low": math.nan,
                "high": math.nan, "margin": kind.margin(p.value), "status": "not run",
                "seeds_to_decide": math.nan, "explained": "", "grade": "", "evidence": "", "anchor": ""}
@@ -131,7 +138,7 @@ def score(table: pd.DataFrame, numbers: Iterable[PaperNumber], kinds: Mapping[tu
             if n_failed > r.n_runs / 2:
                 row.update(status="failed", ours=mean, ours_std=sd)
             else:
-                paper = _paper_estimate(p)
+                paper = _paper_estimate(p, sd, n)
                 j = judge(Estimate.from_runs(mean, sd, n), paper, row["margin"])
                 row.update(ours=mean, ours_std=sd, delta=j.delta, low=j.low, high=j.high, status=j.status)
                 if j.status == "inconclusive":
@@ -147,6 +154,10 @@ def score(table: pd.DataFrame, numbers: Iterable[PaperNumber], kinds: Mapping[tu
 
 def _paper_of(r) -> Estimate:
     """The paper side of a scored row (as :func:`_paper_estimate` built it)."""
+    if r.one_chain:
+        n = _n_compared(r)
+        return Estimate(r.paper, r.ours_std, n - 1) if n >= 2 and r.ours_std == r.ours_std else Estimate(
+            r.paper, math.nan, math.nan)
     sd = None if r.paper_std != r.paper_std else r.paper_std
     return Estimate.printed(r.paper, sd, int(r.paper_n), int(r.decimals))
 

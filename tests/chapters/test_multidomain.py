@@ -161,3 +161,76 @@ def test_bike_students_report_test_mse_at_the_validation_choice(tiny_lab):
         assert r["extra"]["val_mse"][i] == min(r["extra"]["val_mse"])
         assert r["metrics"]["mse"] == pytest.approx(r["history"]["test_metric"][i])
         assert r["params"]["max_epochs"] == 20 and r["setting"].endswith("(13 raw columns)")
+
+
+# -- Table 5's layout, the thesis loss as written, continued chains ------------------------------
+def test_broadcast_mse_is_the_distance_to_the_batch_mean_plus_the_target_variance():
+    from kdcore.chapters.multidomain.regression import BroadcastMSE
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    x, y = torch.randn(7, 3), torch.randn(7)
+    loss = float(BroadcastMSE()(model, {"x": x, "y": y})["mse_broadcast"].detach())
+    g = model(x).reshape(-1).detach()
+    assert loss == pytest.approx(float(((g - y.mean()) ** 2).mean() + y.var(unbiased=False)), rel=1e-5)
+    # the written loss is what torch's MSELoss gives a (B, 1) prediction against a (B,) target
+    with pytest.warns(UserWarning, match="broadcast"):
+        written = torch.nn.MSELoss()(model(x), y)
+    assert loss == pytest.approx(float(written.detach()), rel=1e-6)
+    # its gradient is zero when every prediction is the batch mean, whatever the targets' order
+    const = torch.nn.Linear(3, 1)
+    with torch.no_grad():
+        const.weight.zero_()
+        const.bias.fill_(float(y.mean()))
+    BroadcastMSE()(const, {"x": x, "y": y})["mse_broadcast"].backward()
+    assert float(const.bias.grad.abs()) < 1e-5 and float(const.weight.grad.abs().max()) < 1e-5
+
+
+def test_closed_form_baselines_on_exact_data():
+    from kdcore.chapters.multidomain.regression import _closed_form
+    from kdcore.data import Split
+
+    torch.manual_seed(0)
+    x = torch.randn(200, 4)
+    y = x @ torch.tensor([1.0, -2.0, 0.5, 3.0]) + 7.0
+    train, test = Split(x[:150], y[:150], None), Split(x[150:], y[150:], None)
+    out = _closed_form(train, test)
+    assert out["Reg-Train, OLS"]["mse"] < 1e-8
+    assert out["Reg-Train, mean predictor"]["mse"] == pytest.approx(float(((y[:150].mean() - y[150:]) ** 2).mean()))
+
+
+def test_reg_train_runs_the_papers_layout(tiny_lab):
+    from kdcore.chapters.multidomain import REG_TRAIN, run_reg_train
+
+    cfg = tiny_lab.cfg
+    recs = run_reg_train(cfg, tiny_lab.store, readings=("leak-free, 13 raw",))
+    settings = {r["setting"] for r in recs}
+    assert {s + " (13 raw columns)" for s in REG_TRAIN} <= settings
+    students = [r for r in recs if r["setting"] == "Reg-Train, no teacher (13 raw columns)"]
+    assert len(students) == len(cfg.seeds)
+    for r in students:   # the thesis' statistic: the mean of each attempt's last test MSE
+        assert len(r["extra"]["attempt_mse"]) == cfg.bike_attempts
+        assert r["metrics"]["mse"] == pytest.approx(sum(r["extra"]["attempt_mse"]) / cfg.bike_attempts)
+        assert r["params"]["rows"] == 10000 and r["params"]["train"] == "Reg-Train"
+    taught = [r for r in recs if r["setting"] == "Reg-Train, teacher on Reg-Train (13 raw columns)"]
+    teachers = {r["key"] for r in recs if r["setting"] == "teacher: Reg-Train (13 raw columns)"}
+    assert {r["params"]["teacher"] for r in taught} <= teachers and len(teachers) == cfg.teacher_seeds
+
+
+def test_continued_attempts_run_as_independent_chains(tmp_path):
+    import dataclasses
+
+    from kdcore.chapters.multidomain import Lab
+    from kdcore.results import RunStore
+
+    cfg = MultidomainConfig(seeds=[0, 1], teacher_seeds=1, teacher_rows=300, test_rows=300, student_epochs=2,
+                            continued_chains=2, vae_rows=300)
+    lab = Lab(cfg, RunStore(tmp_path))
+    chains = lab.run_continued("Small, no teacher", None)
+    assert [r["seed"] for r in chains] == [0, 1] and chains[0]["metrics"] != chains[1]["metrics"]
+    for r in chains:
+        accs = [a["accuracy"] for a in r["extra"]["attempts"]]
+        assert len(accs) == len(cfg.seeds) and r["metrics"]["accuracy"] == pytest.approx(sum(accs) / len(accs))
+        assert len(r["history"]["test_epochs"]) == len(cfg.seeds) * cfg.student_epochs
+    with pytest.raises(ValueError, match="continued_chains"):
+        dataclasses.replace(cfg, continued_chains=3)

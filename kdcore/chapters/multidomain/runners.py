@@ -8,16 +8,14 @@ those in :mod:`.paper`.
 
 Teachers and the VAE are :class:`kdcore.results.TrainedModel` objects: their records
 come at once, their weights only when a run that still has to be computed needs them, so
-re-executing the chapter with every record present trains nothing.
+re-executing the chapter with every record present trains nothing. The config is in
+:mod:`.config` (re-exported here).
 """
 
 from __future__ import annotations
 
-from dataclasses import field
-
 import torch
 
-from ...config import ConfigBase, config_dataclass, check_bool, check_each, check_int, check_profile, check_range
 from ...data import Split, first_n
 from ...losses import CrossEntropy
 from ...losses.multidomain import MultiDomainKD
@@ -26,6 +24,7 @@ from ...models import MLP
 from ...results import RunStore
 from ...results.records import TrainedModel
 from ...train import TrainConfig, cache_outputs, evaluate, fit, seed_everything
+from .config import MultidomainConfig
 from .data import ImageDomains, generated_mnist, load_image_domains
 from .integral import integral_criterion
 from .paper import CONTINUED_SUFFIX
@@ -36,80 +35,6 @@ STUDENT_SIZES = [784, 64, 10]
 REG_TEACHER_SIZES = [15, 256, 128, 64, 64, 1]
 REG_STUDENT_SIZES = [15, 32, 1]
 CONTINUED = CONTINUED_SUFFIX  # setting-name suffix of the thesis code's continued attempts
-
-
-@config_dataclass
-class MultidomainConfig(ConfigBase):
-    profile: str = "smoke"                    # "smoke" (seconds) or "paper" (the thesis' settings)
-    seeds: list = field(default_factory=lambda: [0, 1])  # student seeds; a fresh student per seed
-    teacher_seeds: int = 1                    # teachers trained with the first k seeds; student seed i uses teacher i mod k
-    split_seed: int = 1234                    # generator seed of the Big/Small split (thesis: 1234)
-    n_small: int = 1000                       # Small part of the 60k training set (Big = the rest)
-    teacher_rows: int = 0                     # rows of each teacher's training set used (0 = all)
-    full_rows: int = 0                        # rows of the 60k set for the "full" settings (0 = all)
-    test_rows: int = 0                        # first rows of each 10k test set used (0 = all)
-    teacher_epochs: int = 10                  # thesis: 10, Adam lr 1e-3, batch 64
-    teacher_batch: int = 64
-    teacher_lr: float = 1e-3
-    long_teacher_epochs: int = 2              # "trained longer" full-FMNIST teacher (ours): epochs ...
-    long_teacher_step: int = 1                # ... with the lr x 0.1 after this many epochs
-    student_epochs: int = 20                  # thesis: 20, Adam lr 1e-3, batch 100
-    student_batch: int = 100
-    student_lr: float = 1e-3
-    lam: float = 0.5                          # weight of the true labels (thesis code: 0.5 ...)
-    loss_scale: float = 2.0                   # ... times 2, i.e. CE + softCE
-    temperature: float = 1.0                  # T of the soft term (thesis default 1)
-    noise_std: float = 0.1                    # sigma of the noise map
-    vae_epochs: int = 50                      # thesis: 50 epochs, batch 64, Adam 1e-3
-    vae_batch: int = 64
-    vae_lr: float = 1e-3
-    vae_rows: int = 0                         # FMNIST/MNIST pairs used (0 = all 60k)
-    generated_per_object: int = 70            # GeneratedMNIST: VAE samples per FMNIST-Small image
-    lambda_grid: list = field(default_factory=lambda: [0.0, 0.5, 1.0])   # λ sweep (loss scale 1)
-    temperature_grid: list = field(default_factory=lambda: [1.0, 4.0])   # T sweeps (thesis loss, without and with T^2)
-    sweep_seeds: int = 1                      # first seeds used in the sweeps
-    continued: bool = True                    # also run the thesis' buggy 5 continued attempts
-    bike_rows: int = 10000                    # Bike Sharing rows used (paper: 9000 train + 1000 test)
-    bike_sizes: list = field(default_factory=lambda: [8700, 300, 1000])  # Big / Small / test
-    bike_teacher_epochs: int = 20             # thesis: 20 for regression
-    bike_student_epochs: int = 200            # most epochs; the length is chosen on validation (undocumented)
-    bike_val_rows: int = 1000                 # validation rows from hour.csv outside bike_rows (ours)
-    bike_student_batch: int = 100
-    bike_teacher_lr: float = 1e-3             # Adam lr of the regression teacher (thesis default)
-    bike_student_lr: float = 1e-2             # our choice (undocumented), see the chapter
-
-    def __post_init__(self) -> None:
-        check_profile(self.profile)
-        check_each("seeds", self.seeds, check_int, 0)
-        check_int("teacher_seeds", self.teacher_seeds, 1, len(self.seeds))
-        check_int("split_seed", self.split_seed, 0)
-        check_int("n_small", self.n_small, 10, 30000)
-        for name in ("teacher_rows", "full_rows", "vae_rows"):
-            check_int(name, getattr(self, name), 0, 60000)
-        check_int("test_rows", self.test_rows, 0, 10000)
-        for name in ("teacher_epochs", "student_epochs", "vae_epochs", "bike_teacher_epochs",
-                     "bike_student_epochs", "teacher_batch", "student_batch", "vae_batch",
-                     "bike_student_batch", "generated_per_object", "long_teacher_epochs", "long_teacher_step"):
-            check_int(name, getattr(self, name), 1, 100000)
-        for name in ("teacher_lr", "student_lr", "vae_lr", "bike_teacher_lr", "bike_student_lr"):
-            check_range(name, getattr(self, name), 0, 1, low_open=True)
-        check_range("lam", self.lam, 0, 1)
-        check_range("loss_scale", self.loss_scale, 0, 100, low_open=True)
-        check_range("temperature", self.temperature, 0, 100, low_open=True)
-        check_range("noise_std", self.noise_std, 0, 10)
-        check_each("lambda_grid", self.lambda_grid, check_range, 0, 1)
-        check_each("temperature_grid", self.temperature_grid, check_range, 0, 100, low_open=True)
-        check_int("sweep_seeds", self.sweep_seeds, 1, len(self.seeds))
-        check_bool("continued", self.continued)
-        check_int("bike_rows", self.bike_rows, 10, 17379)
-        check_each("bike_sizes", self.bike_sizes, check_int, 1)
-        if len(self.bike_sizes) != 3 or sum(self.bike_sizes) != self.bike_rows:
-            raise ValueError(f"parameter 'bike_sizes' = {self.bike_sizes} must be 3 sizes summing to "
-                             f"bike_rows = {self.bike_rows}")
-        check_int("bike_val_rows", self.bike_val_rows, 1, 17379 - self.bike_rows)
-
-    def required_data(self) -> tuple[str, ...]:
-        return ("mnist", "fashion_mnist", "bike_sharing")
 
 
 def _rows(split: Split, n: int) -> Split:
@@ -296,29 +221,48 @@ class Lab:
 
     def run_continued(self, setting: str, teacher: str | None, phi: str | None = None) -> list[dict]:
         """The thesis code's "5 attempts": ONE student trained ``len(seeds)`` times in a row
-        (a new Adam each attempt, weights kept), with the first teacher. Attempt ``i`` is
-        stored as seed ``i``."""
+        (a new Adam each attempt, weights kept), as ``continued_chains`` independent chains.
+
+        Chain ``c`` starts from student seed ``seeds[c]`` with that seed's teacher, and is
+        one record (seed ``c``): its metrics are the thesis' statistics over its attempts
+        (the mean of each attempt's last-epoch accuracy and CE, and of each attempt's
+        integral criterion), with their spread over the attempts (``*_attempt_sd``); its
+        history runs through all attempts. So the spread over records is the chain-to-chain
+        spread that the thesis' one chain carries, which its own ± (over attempts) is not.
+        """
         c = self.cfg
         train = self.student_train_split(setting)
-        tparams, make = self.distiller(teacher, phi, self.teacher_seed_list[0])
-        params = {"kind": "continued", "rows": len(train), "test_rows": c.test_rows, "epochs": c.student_epochs,
-                  "batch": c.student_batch, "lr": c.student_lr, "lam": c.lam, "T": c.temperature,
-                  "scale": c.loss_scale, "split_seed": c.split_seed, "attempts": len(c.seeds), **tparams}
         name = setting + CONTINUED
-        cached: dict[int, dict] = {}
+        out = []
+        for chain in range(c.continued_chains):
+            seed = c.seeds[chain]
+            tparams, make = self.distiller(teacher, phi, self.teacher_seed(seed))
+            params = {"kind": "continued chain", "rows": len(train), "test_rows": c.test_rows,
+                      "epochs": c.student_epochs, "batch": c.student_batch, "lr": c.student_lr, "lam": c.lam,
+                      "T": c.temperature, "scale": c.loss_scale, "split_seed": c.split_seed,
+                      "attempts": len(c.seeds), "student_seed": seed, **tparams}
 
-        def chain(i: int):
-            if not cached:
+            def go(seed=seed, make=make):
                 data, objective = self._objective(train, make(), c.lam, c.temperature, c.loss_scale)
-                seed_everything(0)
+                seed_everything(seed)
                 student = MLP(STUDENT_SIZES)
+                attempts, history = [], {"test_epochs": [], "test_loss": [], "test_metric": []}
                 for a in range(len(c.seeds)):
-                    hist = fit(student, data, objective, _train_cfg(c, "student", a), test=self.data.fmnist_test)
-                    cached[a] = _classification_result(hist)
-            return cached[i]
+                    hist = fit(student, data, objective, _train_cfg(c, "student", 100 * seed + a),
+                               test=self.data.fmnist_test)
+                    attempts.append(_classification_result(hist)["metrics"])
+                    history["test_epochs"] += [a * c.student_epochs + e for e in hist.test_epochs]
+                    history["test_loss"] += list(hist.test_loss)
+                    history["test_metric"] += list(hist.test_metric)
+                metrics = {}
+                for m in ("accuracy", "ce", "integral"):
+                    vals = torch.tensor([x[m] for x in attempts], dtype=torch.float64)
+                    metrics[m], metrics[m + "_attempt_sd"] = float(vals.mean()), float(vals.std())
+                    metrics[m + "_last_attempt"] = float(vals[-1])
+                return {"metrics": metrics, "history": history, "extra": {"attempts": attempts}}
 
-        return [self.store.run(CHAPTER, name, a, params, c.profile, lambda a=a: chain(a))
-                for a in range(len(c.seeds))]
+            out.append(self.store.run(CHAPTER, name, chain, params, c.profile, go))
+        return out
 
     def teacher_quality(self, setting: str, seed: int) -> dict:
         """The teacher of ``setting`` (teacher seed ``seed``) as the student meets it:
