@@ -13,7 +13,12 @@ that it stays small on a CPU, the whole 10,112 on a GPU) it prints:
 (d) a ConvTiny epoch with cached ResNet18 logits ÷ a student-only epoch (target <= 1.2), and
     what a 30-epoch run costs including the one-off caching pass;
 (e) an all-to-all VID epoch (ConvTiny ← ResNet10, 36 layer pairs; cached bf16 feature maps,
-    or a no-grad bf16 teacher forward per batch) ÷ a student-only epoch (printed, no target).
+    or a no-grad bf16 teacher forward per batch) ÷ a student-only epoch, for the exact
+    regressors (:class:`~kdcore.losses.CrossLayerVID`), the pairs matched at the smaller
+    resolution, and ``k`` of the 36 pairs sampled per step ∝ λ
+    (:class:`~kdcore.losses.cross_layer_sampled.SampledCrossLayerVID`; target <= 20 for the
+    sampled objective), each with the FLOPs of one training step (fwd + bwd, counted by
+    ``torch.utils.flop_counter``) beside its time.
 
 For bi-level distillation (the heterogeneous chapter; ``--only hyper``) it prints:
 
@@ -239,7 +244,74 @@ def bench_cifar_distillation(rows: int, a2a_rows: int, bs: int, repeats: int, a2
     print(f"all-to-all VID, ConvTiny <- ResNet10 ({len(pairs)} pairs), {len(small)} images:")
     print(f"{'(e) cached bf16 feature maps / student-only':48s} {t_cached / base:7.2f}")
     print(f"{'    teacher forward per batch / student-only':48s} {t_forward / base:7.2f}")
+    bench_sampled_a2a(small, feats, pairs, t_shapes, s_shapes, bs, max(repeats, a2a_repeats), bf16, base, a2a())
     print()
+
+
+def step_flops(model: torch.nn.Module, objective, batch: dict) -> float:
+    """FLOPs of one training step (forward and backward of the summed objective)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        sum(objective(model, batch).values()).backward()
+    model.zero_grad(set_to_none=True)
+    return float(counter.get_total_flops())
+
+
+def bench_sampled_a2a(small, feats, pairs, t_shapes, s_shapes, bs: int, repeats: int, bf16: bool,
+                      base: float, exact, ks=(None, 8, 4, 2)) -> dict:
+    """Row (e) continued: pooled pairs, all or ``k`` sampled, time and FLOPs per step ÷ student-only."""
+    from .losses import CrossEntropy
+    from .losses.cross_layer_sampled import SampledCrossLayerVID
+    from .models import ConvTiny
+
+    idx = torch.arange(min(bs, len(feats)))
+    batch = {"x": small.prepare(small.x[idx]).float(), "y": small.y[idx],
+             **{k_: v[idx].float() for k_, v in feats.extras.items()}}
+    torch.manual_seed(0)
+    f_alone = step_flops(ConvTiny(), CrossEntropy(), batch)
+    f_exact = step_flops(ConvTiny(), exact, batch)
+    print(f"{'    FLOPs of one step: student-only':48s} {f_alone / 1e9:7.2f} GFLOP   exact all-to-all "
+          f"{f_exact / 1e9:.1f} GFLOP ({f_exact / f_alone:.0f}x)")
+    out = {}
+    lam = [1 / len(pairs)] * len(pairs)
+    for k in ks:
+        def make(k=k):
+            return SampledCrossLayerVID(pairs, t_shapes, s_shapes, lam, 0.3, k=k, seed=0)
+        # FLOPs averaged over draws: a draw's cost depends on which pairs it hits
+        flops = [step_flops(ConvTiny(), make(), batch) for _ in range(1 if k is None else 5)]
+        t = _fit_epoch_seconds(ConvTiny(), feats, make(), bs, repeats, bf16)
+        name = "all 36 pairs" if k is None else f"k = {k} of {len(pairs)} sampled"
+        ok = "" if k is None else ("   target <= 20   " + ("ok" if t / base <= 20 else "MISSED"))
+        noise = "" if k is None else f"   gradient noise {sampled_gradient_noise(make, batch):5.2f}"
+        print(f"{'(e) smaller resolution, ' + name + ' / student-only':48s} {t / base:7.2f}   "
+              f"FLOPs {sum(flops) / len(flops) / f_alone:6.1f}x{ok}{noise}")
+        out[k] = t / base
+    print("    gradient noise: E‖ĝ_k − g‖² / ‖g‖² over 16 draws, on the student's weights, ĝ_k the sampled "
+          "objective's gradient and g the all-pairs one (same regressors, one batch)")
+    return out
+
+
+def sampled_gradient_noise(make, batch: dict, draws: int = 16) -> float:
+    """Relative variance of the sampled objective's gradient on the student's weights:
+    ``mean_draws ‖ĝ − g‖² / ‖g‖²`` with ``g`` the all-pairs gradient of the same objective."""
+    import copy
+
+    from .models import ConvTiny
+
+    torch.manual_seed(0)
+    model, obj = ConvTiny(), make()
+    full = copy.deepcopy(obj)
+    full.k = None
+
+    def grad(o):
+        model.zero_grad(set_to_none=True)
+        sum(o(model, batch).values()).backward()
+        return torch.cat([p.grad.flatten() for p in model.parameters()])
+
+    g = grad(full)
+    return float(sum(float((grad(obj) - g).pow(2).sum()) for _ in range(draws)) / draws / float(g.pow(2).sum()))
 
 
 if __name__ == "__main__":

@@ -240,3 +240,19 @@ def test_committed_scoreboard_is_well_formed():
     fm = s[(s.chapter == "heterogeneous") & (s.setting == "Fashion-MNIST: random")].iloc[0]
     assert fm.compared_on == "all runs"
     assert WHAT_DIFFERED == "what-differed-from-the-paper"
+
+
+def test_a_one_chain_paper_number_is_judged_as_one_more_of_our_runs(tmp_path):
+    # the thesis' number is ONE chain of attempts; ours are 5 chains with a between-chain sd:
+    # its error is that sd (a prediction interval), not its own within-chain ± (0.001 here)
+    chain = PaperNumber("ch", "chain", "acc", 0.80, 0.001, "src", n=5, one_chain=True)
+    assert Estimate.printed(0.80, 0.001, 5, 2).se < 0.001       # what the printed ± alone would claim
+    store = RunStore(tmp_path)
+    for seed, v in enumerate([0.79, 0.81, 0.80, 0.82, 0.78]):
+        store.run("ch", "chain", seed, {}, "paper", lambda v=v: {"metrics": {"acc": v}})
+    s = score(comparison_table("ch", tmp_path, [chain], keep_values=True), [chain], KIND_OF).iloc[0]
+    sd = pd.Series([0.79, 0.81, 0.80, 0.82, 0.78]).std()
+    half = s.high - s.delta
+    assert half == pytest.approx(stats.t.ppf(0.975, welch_df(Estimate(0.8, sd / math.sqrt(5), 4),
+                                                             Estimate(0.8, sd, 4))) * sd * math.sqrt(1 + 1 / 5))
+    assert s.status == "inconclusive"                            # chains this spread cannot pin 0.80 to a point
