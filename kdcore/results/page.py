@@ -106,16 +106,19 @@ def scoreboard_markdown(scored: pd.DataFrame, verdicts: Mapping[str, pd.DataFram
     effects = effects or {}
     summary = chapter_summary(scored, powered)
     empty = pd.DataFrame(columns=["verdict"])
-    lines = ["| chapter | paper numbers | agree | differ | inconclusive | failed | wrong pairings agree "
-             "| misses explained (measured) | claims |",
-             "|---|--:|--:|--:|--:|--:|--:|---|---|"]
+    # Two narrow tables rather than one wide one: the numbers, then the misses and claims.
+    lines = ["| chapter | paper numbers | agree | differ | inconclusive | failed | wrong pairings agree |",
+             "|---|--:|--:|--:|--:|--:|--:|"]
+    second = ["", "| chapter | misses: measured / setup unknown / hypothesis / no cause | claims |", "|---|---|---|"]
     for r in summary.itertuples(index=False):
         agree = f"{r.agree}" + (f" (+{r.agree_no_power} unconfirmed)" if r.agree_no_power else "")
-        graded = (f"{r.measured} of {r.differ} (setup unknown {r.setup_unknown}, hypothesis {r.hypothesis}, "
-                  f"none named {r.unnamed})" if r.differ else "no misses")
-        lines.append(f"| {{doc}}`{_doc(r.chapter)}` | {r.numbers - r.not_run} | {agree} | {r.differ} | "
-                     f"{r.inconclusive} | {r.failed} | {_rate(r.wrong_rate)} | {graded} | "
-                     f"{verdict_counts(verdicts.get(r.chapter, empty))} |")
+        link = f"[{r.chapter}]({_doc(r.chapter)}.ipynb)"
+        graded = (f"{r.measured} / {r.setup_unknown} / {r.hypothesis} / {r.unnamed} of {r.differ}"
+                  if r.differ else "no misses")
+        lines.append(f"| {link} | {r.numbers - r.not_run} | {agree} | {r.differ} | {r.inconclusive} | {r.failed} | "
+                     f"{_rate(r.wrong_rate)} |")
+        second.append(f"| {link} | {graded} | {verdict_counts(verdicts.get(r.chapter, empty))} |")
+    lines += second
     out = ["\n".join(lines)]
     for r in summary.itertuples(index=False):
         sub = scored[(scored.chapter == r.chapter) & scored.counted]
