@@ -23,7 +23,6 @@ that trained them) into this layout and records their hash.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -52,11 +51,10 @@ def weights_file(root: Path, chapter: str, setting: str, seed: int, key: str) ->
 
 
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    """The file's sha256 (hex), read in blocks (the data files' checker's)."""
+    from ..data_files import _sha256
+
+    return _sha256(Path(path))
 
 
 def _state(model_or_state: Any, dtype: str) -> dict:
