@@ -37,9 +37,9 @@ def test_scoreboard_markdown_counts_links_and_lists_the_unexplained(page_inputs)
     glance, sections = scoreboard_markdown(scored, verdicts, {"ch": "A chapter"}, powered=power(scored))
     first, second = [line for line in glance.splitlines() if "papers/ch" in line]
     cells = [c.strip() for c in first.strip("|").split("|")]
-    # numbers, agree, differ, inconclusive, failed, wrong pairings agree
-    assert cells == ["[ch](papers/ch.ipynb)", "3", "1", "2", "0", "0", "0 %"]
-    assert [c.strip() for c in second.strip("|").split("|")][1:] == ["0 / 0 / 1 / 1 of 2", "1 holds"]
+    # numbers, agree, differ, inconclusive, wrong pairs agree; then failed, misses by grade, claims
+    assert cells == ["[ch](papers/ch.ipynb)", "3", "1", "2", "0", "0 %"]
+    assert [c.strip() for c in second.strip("|").split("|")][1:] == ["0", "0 / 0 / 1 / 1 of 2", "1 holds"]
     assert "### A chapter" in sections and "a cause named but not tested (hypothesis) (1)" in sections
     assert re.search(r"- c, `acc`: paper 0\.7 ± 0\.004, ours 0\.51 ± 0\.01 \(Δ −0\.19", sections)   # no cause
     assert "wrong pairings 0 of 6 (0 %): it can tell its settings apart" in sections

@@ -106,18 +106,21 @@ def scoreboard_markdown(scored: pd.DataFrame, verdicts: Mapping[str, pd.DataFram
     effects = effects or {}
     summary = chapter_summary(scored, powered)
     empty = pd.DataFrame(columns=["verdict"])
-    # Two narrow tables rather than one wide one: the numbers, then the misses and claims.
-    lines = ["| chapter | paper numbers | agree | differ | inconclusive | failed | wrong pairings agree |",
-             "|---|--:|--:|--:|--:|--:|--:|"]
-    second = ["", "| chapter | misses: measured / setup unknown / hypothesis / no cause | claims |", "|---|---|---|"]
+    # Two narrow tables rather than one wide one: the numbers, then failures, misses and claims.
+    lines = ["| chapter | paper numbers | agree | differ | inconclusive | wrong pairs agree |",
+             "|---|--:|--:|--:|--:|--:|"]
+    second = ["", "| chapter | failed | misses: measured / setup unknown / hypothesis / no cause | claims |",
+              "|---|--:|---|---|"]
     for r in summary.itertuples(index=False):
-        agree = f"{r.agree}" + (f" (+{r.agree_no_power} unconfirmed)" if r.agree_no_power else "")
+        agree = f"{r.agree}" + (f" (+{r.agree_no_power})" if r.agree_no_power else "")
         link = f"[{r.chapter}]({_doc(r.chapter)}.ipynb)"
         graded = (f"{r.measured} / {r.setup_unknown} / {r.hypothesis} / {r.unnamed} of {r.differ}"
                   if r.differ else "no misses")
-        lines.append(f"| {link} | {r.numbers - r.not_run} | {agree} | {r.differ} | {r.inconclusive} | {r.failed} | "
+        lines.append(f"| {link} | {r.numbers - r.not_run} | {agree} | {r.differ} | {r.inconclusive} | "
                      f"{_rate(r.wrong_rate)} |")
-        second.append(f"| {link} | {graded} | {verdict_counts(verdicts.get(r.chapter, empty))} |")
+        second.append(f"| {link} | {r.failed} | {graded} | {verdict_counts(verdicts.get(r.chapter, empty))} |")
+    if (summary.agree_no_power > 0).any():
+        lines += ["", "(+k): agreements in tables whose wrong pairings agree as often, not counted as confirmations."]
     lines += second
     out = ["\n".join(lines)]
     for r in summary.itertuples(index=False):
