@@ -79,11 +79,14 @@ class Explanation:
         return (not self.settings or setting in self.settings) and (not self.metrics or metric in self.metrics)
 
 
-def _paper_estimate(p: PaperNumber, our_sd: float = math.nan, our_n: int = 0) -> Estimate:
-    if p.one_chain:   # one draw of what each of our runs is: its error is our run-to-run sd
-        return Estimate(p.value, our_sd, our_n - 1) if our_n >= 2 and our_sd == our_sd else Estimate(
-            p.value, math.nan, math.nan)
-    return Estimate.printed(p.value, p.std, p.n, p.printed_decimals)
+def _paper_side(value: float, std: float | None, n: int | None, decimals: int, one_chain: bool,
+                our_sd: float, our_n: int) -> Estimate:
+    """The paper number as an estimate: its printed spread over its runs (or its rounding),
+    or, for a one-chain number, one draw whose error is our run-to-run sd."""
+    if one_chain:
+        return Estimate(value, our_sd, our_n - 1) if our_n >= 2 and our_sd == our_sd else Estimate(
+            value, math.nan, math.nan)
+    return Estimate.printed(value, None if std is None or std != std else std, n, decimals)
 
 
 def _our_sample(values: Sequence[float], failed: Sequence[bool], all_runs: bool) -> tuple[float, float, int]:
@@ -138,7 +141,7 @@ def score(table: pd.DataFrame, numbers: Iterable[PaperNumber], kinds: Mapping[tu
             if n_failed > r.n_runs / 2:
                 row.update(status="failed", ours=mean, ours_std=sd)
             else:
-                paper = _paper_estimate(p, sd, n)
+                paper = _paper_side(p.value, p.std, p.n, p.printed_decimals, p.one_chain, sd, n)
                 j = judge(Estimate.from_runs(mean, sd, n), paper, row["margin"])
                 row.update(ours=mean, ours_std=sd, delta=j.delta, low=j.low, high=j.high, status=j.status)
                 if j.status == "inconclusive":
@@ -153,13 +156,8 @@ def score(table: pd.DataFrame, numbers: Iterable[PaperNumber], kinds: Mapping[tu
 
 
 def _paper_of(r) -> Estimate:
-    """The paper side of a scored row (as :func:`_paper_estimate` built it)."""
-    if r.one_chain:
-        n = _n_compared(r)
-        return Estimate(r.paper, r.ours_std, n - 1) if n >= 2 and r.ours_std == r.ours_std else Estimate(
-            r.paper, math.nan, math.nan)
-    sd = None if r.paper_std != r.paper_std else r.paper_std
-    return Estimate.printed(r.paper, sd, int(r.paper_n), int(r.decimals))
+    """The paper side of a scored row, as :func:`score` built it."""
+    return _paper_side(r.paper, r.paper_std, int(r.paper_n), int(r.decimals), r.one_chain, r.ours_std, _n_compared(r))
 
 
 def power(scored: pd.DataFrame) -> pd.DataFrame:
