@@ -3,16 +3,18 @@
 A record is *current* when the code that would compute it today hashes to the value it
 stores; otherwise it is *stale* and ``make reproduce`` recomputes it. The hash covers
 
-- every file of ``kdcore/chapters/<chapter>/`` (or, for a name with no chapter package,
-  every kdcore module outside ``kdcore/chapters``), and
+- every file of ``kdcore/chapters/<chapter>/``, or for a study the file
+  ``kdcore/studies/<chapter>.py`` (for any other name, every kdcore module outside
+  ``kdcore/chapters``), and
 - every kdcore module those files import, transitively (found statically with ``ast``,
   imports inside functions included), with the ``__init__`` of each enclosing package;
   through an ``__init__`` that only re-exports, just the submodules whose names are taken
   (see :func:`code_files`).
 
 Record keeping, display and verdicts (``kdcore.results``, ``kdcore.display``,
-``kdcore.verdicts``) and each chapter's ``paper.py`` (the paper's numbers and claims, as
-data) store, show or judge what a run returned without computing it, so they are left out,
+``kdcore.verdicts``), each chapter's ``paper.py`` (the paper's numbers and claims, as
+data) and its ``graph.py`` (the list of jobs for :mod:`kdcore.run`: which runner functions
+run with which config, all of which the records' keys and hashed code already cover) store, show or judge what a run returned without computing it, so they are left out,
 as is ``kdcore/chapters/__init__.py``, which only gathers the chapters' data:
 a new table format or a corrected paper number does not make every record stale. Each file enters as its syntax tree with docstrings removed (``ast.dump``), so editing a
 comment or a docstring leaves records current, while any change to code they run does
@@ -131,8 +133,11 @@ def code_files(chapter: str, package: Path = PACKAGE) -> list[Path]:
     method a chapter never calls leaves that chapter's records current.
     """
     own = package / "chapters" / chapter
+    study = package / "studies" / f"{chapter}.py"
     if own.is_dir():
-        todo = sorted(p for p in own.rglob("*.py") if p.name != "paper.py")
+        todo = sorted(p for p in own.rglob("*.py") if p.name not in ("paper.py", "graph.py"))
+    elif study.is_file():
+        todo = [study]                        # a study: its module and what it imports
     else:
         todo = sorted(p for p in package.rglob("*.py") if "chapters" not in p.relative_to(package).parts)
     followed: set[Path] = set()      # files whose imports were walked
@@ -141,7 +146,7 @@ def code_files(chapter: str, package: Path = PACKAGE) -> list[Path]:
     def skipped(path: Path) -> bool:
         rel = path.relative_to(package).with_suffix("").parts
         return ("__pycache__" in path.parts or rel[0] in NOT_COMPUTING
-                or (rel[0] == "chapters" and (rel[-1] == "paper" or rel == ("chapters", "__init__"))))
+                or (rel[0] == "chapters" and (rel[-1] in ("paper", "graph") or rel == ("chapters", "__init__"))))
 
     def shell(name: str) -> None:
         """Hash the ``__init__`` files that importing ``name`` runs, without following them."""
