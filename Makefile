@@ -1,7 +1,8 @@
 # The executable book of knowledge-distillation papers.
 #   make test        data check, unit tests, nbval (smoke defaults), workflow lint, book build
 #   make data        fetch what is missing and verify every dataset file (python -m kdcore.data)
-#   make reproduce   papermill every chapter with its paper profile, then build the book
+#   make reproduce   fill every chapter's records (python -m kdcore run), papermill the chapters
+#                    (they only read), then build the book (BACKEND=ray ADDRESS=host:port: a cluster)
 #                    (PROFILE=smoke for a quick run, NB=<name> for one chapter,
 #                    KEEP_STALE=1 to keep records computed by older code,
 #                    FORCE=1 to re-execute chapters that are up to date)
@@ -54,8 +55,13 @@ nbval: install
 	KDCORE_RESULTS=$(CURDIR)/$(NBTEST)/results $(PY) -m pytest -p no:cacheprovider --nbval-lax $(NBTEST)/*.ipynb
 
 # KEEP_STALE=1 reuses records computed by older code (marked stale) instead of recomputing them.
+# The runner fills the records (python -m kdcore run, BACKEND=ray ADDRESS=... for a cluster);
+# then the notebooks execute with a store that only reads (KDCORE_READ_ONLY=1).
+BACKEND ?= local
+ADDRESS ?=
 reproduce: install
-	$(if $(KEEP_STALE),KDCORE_KEEP_STALE=1) $(PY) -m kdcore.reproduce --profile $(PROFILE) $(if $(NB),--nb $(NB)) $(if $(FORCE),--force)
+	$(if $(KEEP_STALE),KDCORE_KEEP_STALE=1) $(PY) -m kdcore run $(or $(NB),all) --profile $(PROFILE) --backend $(BACKEND) $(if $(ADDRESS),--address $(ADDRESS))
+	$(if $(KEEP_STALE),KDCORE_KEEP_STALE=1) KDCORE_READ_ONLY=1 $(PY) -m kdcore.reproduce --profile $(PROFILE) $(if $(NB),--nb $(NB)) $(if $(FORCE),--force)
 	$(MAKE) book
 
 # The results page's scoreboard, figure and table are generated from the run records.

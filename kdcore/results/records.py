@@ -41,8 +41,9 @@ from typing import Any
 
 from ..files import atomic_write, ensure_writable, load_torch
 from .provenance import code_hash
+from .read_only import ReadOnlyError, refuse_if_read_only as _refuse_if_read_only
 
-__all__ = ["CorruptRecordError", "read_record", "RunStore", "RunFailedBefore", "TrainedModel", "results_root", "scratch_root",
+__all__ = ["ReadOnlyError", "CorruptRecordError", "read_record", "RunStore", "RunFailedBefore", "TrainedModel", "results_root", "scratch_root",
            "is_current", "SCHEMA", "PAPER_PROFILE"]
 
 SCHEMA = 1
@@ -271,6 +272,7 @@ class RunStore:
             raise RunFailedBefore(f"{setting} seed {seed} failed before ({failed['error']}: {failed['message']}); "
                                   f"not retried. Delete {self.failure_path(chapter, setting, seed, params, profile)} "
                                   f"to run it again.", failed)
+        _refuse_if_read_only(chapter, f"{setting} seed {seed}", "has no current record")
         self.check_writable()
         t0 = time.perf_counter()
         try:
@@ -370,6 +372,8 @@ class RunStore:
             model.load_state_dict(load_torch(legacy, map_location="cpu"))
             attach(path, save_weights(model, target, self.root))
         else:                              # record committed, weights not: retrain, keep only a reproduction
+            _refuse_if_read_only(record["chapter"], f"{record['setting']} seed {record['seed']}",
+                                 "has a record but no committed weights, so it would be retrained")
             self.check_writable()
             metrics = train(model).get("metrics", {})
             same = all(abs(float(metrics.get(k, float("nan"))) - v) <= 1e-6 * max(1.0, abs(v))
