@@ -56,17 +56,10 @@ def load_config(chapter: str, profile: str, overrides: dict[str, Any] | None = N
     """The chapter's config as papermill runs the notebook: the ``parameters`` cell's values,
     updated for ``paper`` by ``notebooks/params/<chapter>.yaml``, then by ``overrides``.
     A bad name or value fails here, before any work."""
-    import yaml
+    from ..reproduce import _params      # the same reading papermill's run gets (checked names)
 
     values = notebook_parameters(chapter)
-    if profile != "smoke":
-        path = ROOT / "notebooks" / "params" / f"{chapter}.yaml"
-        if not path.exists():
-            raise FileNotFoundError(f"no parameters for {chapter!r} profile {profile!r}: {path} is missing")
-        params = yaml.safe_load(path.read_text()) or {}
-        if params.get("profile") != profile:
-            raise ValueError(f"{path} sets profile {params.get('profile')!r}, not {profile!r}")
-        values.update(params)
+    values.update(_params(ROOT, chapter, profile))
     values.update(overrides or {})
     cls = graph_module(chapter).CONFIG
     unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
