@@ -12,12 +12,17 @@ import yaml
 
 from kdcore.chapters import deep_nets as ch
 from kdcore.chapters.deep_nets import runners, search
-from kdcore.chapters.deep_nets.script import load_config
+from kdcore.profile_cli import load_profile
 from kdcore.losses import HintonKD, authors_lambda, kd_loss_oleinik2023
 from kdcore.results import RunStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
+
+
+def load_config(profile: str, params=None):
+    """The chapter's config at a profile (optionally from another parameters file)."""
+    return load_profile("deep_nets", ch.DeepNetsConfig, profile, params)
 
 def _need_cifar():
     from kdcore.data import data_root
@@ -172,8 +177,8 @@ def test_random_trials_trained_apart_are_the_ones_the_search_asks_for(tiny_lab, 
         search.Search(runners.Lab(ch.DeepNetsConfig(a2a_trials=12)), "table1", "all-to-all", "faithful").random_trial(10)
 
 
-def test_script_plan_orders_work_by_what_it_needs():
-    from kdcore.chapters.deep_nets.script import plan
+def test_the_graphs_plan_orders_work_by_what_it_needs():
+    from kdcore.chapters.deep_nets.graph import plan
 
     paper = load_config("paper")      # every part switched on (the profile may switch some off)
     cfg = ch.DeepNetsConfig(**{**paper.asdict(), "tables": ["table1", "table2"], "cost": True})
@@ -189,7 +194,7 @@ def test_script_plan_orders_work_by_what_it_needs():
     assert tasks[0] == ("trial", *t2[1:], "0")                     # the slowest chain starts first
     assert sum(t[0] == "sweep" for t in tasks) == 2 * 2 * cfg.hinton_runs
     # --only keeps whole dependency chains: every task of a part needs only tasks of that part
-    from kdcore.chapters.deep_nets.script import group
+    from kdcore.chapters.deep_nets.graph import group
 
     for task, needs in todo:
         assert all(group(n) == group(task) for n in needs), task
@@ -197,13 +202,14 @@ def test_script_plan_orders_work_by_what_it_needs():
 
 
 def test_with_every_record_present_nothing_is_trained_or_loaded(tiny_lab):
-    from kdcore.chapters.deep_nets.script import plan, run_plan, teachers
+    from kdcore.chapters.deep_nets.graph import jobs
+    from kdcore.run import order
+    from kdcore.run.backends import run_local
 
     cfg = ch.DeepNetsConfig(**{**tiny_lab.cfg.asdict(), "hinton_runs": 1, "a2a_trials": 1, "pairwise_trials": 1,
                                "cost_rows": 8, "hinton_variants": ["oleinik2023"]})
     root = str(tiny_lab.store.root)
-    teachers(runners.Lab(cfg, RunStore(root)))                      # what the script does first
-    assert run_plan(cfg, root, plan(cfg), workers=1) == []
+    assert run_local(order(jobs(cfg)), cfg, root).ok                # what `python -m kdcore run` does
     n_records = len(tiny_lab.store.records(ch.CHAPTER))
     reader = runners.Lab(cfg, RunStore(root))          # a fresh process: the notebook re-executed
     ch.hinton_sweep(reader)

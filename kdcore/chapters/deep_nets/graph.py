@@ -1,39 +1,125 @@
-"""Chapter 5's experiments as jobs for ``python -m kdcore run deep_nets`` (the list only: the
-units of work and their order are :func:`.script.plan`'s, run by :func:`.script.run_task`).
+"""Chapter 5's experiments as jobs for ``python -m kdcore run deep_nets`` (the list and the
+dispatch only: every unit calls a runner function of :mod:`.experiments`, :mod:`.search` or
+:mod:`.cost`, which the notebook calls too).
 
 Teachers first (ResNet18 for the Hinton sweep and the cost table, ConvTiny for Table 1,
-ResNet10 for Table 2, each on the full and the reduced training part); a search's trials
-before its summary, its summary before the re-runs of the chosen trials.
+ResNet10 for Table 2, each on the full and the reduced training part); then the units of
+:func:`plan`: a search's trials before its summary, its summary before the re-runs of the
+chosen trials, a sweep's runs before its best-run record. On one GPU several processes keep
+it busier than one: the students are tiny and a single process mostly waits on kernel launches.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import torch
+
 from ...run import Job
-from . import script
+from . import experiments, search
+from .cost import feature_cost
 from .runners import DeepNetsConfig, Lab
 
 CONFIG = DeepNetsConfig
-__all__ = ["CONFIG", "jobs"]
+__all__ = ["CONFIG", "jobs", "plan", "group", "run_unit", "GROUPS"]
 
 _ARCH_PARTS = {"resnet18": ("hinton", "cost"), "conv_tiny": ("table1",), "resnet10": ("table2", "cost")}
 
 
+_LAB: Lab | None = None
+
+
 def _lab(cfg: DeepNetsConfig, store) -> Lab:
-    """The worker process's Lab (data and cached teacher outputs loaded once), for this results folder."""
-    if script._LAB is not None and Path(script._LAB.store.root) != Path(store.root):
-        script._LAB = None            # a Ray worker process runs jobs of several folders in turn
-    return script._lab(cfg, str(store.root))
+    """This process's Lab (data and cached teacher outputs loaded once) for this results folder
+    and config (a Ray worker process runs jobs of several folders in turn)."""
+    global _LAB
+    if _LAB is None or Path(_LAB.store.root) != Path(store.root) or _LAB.cfg != cfg:
+        _LAB = Lab(cfg, store)
+    return _LAB
+
+
+def _fast_kernels() -> None:
+    if torch.cuda.is_available():
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+
+GROUPS = ("hinton", "table1", "table2", "cost")
+
+
+def group(task: tuple) -> str:
+    """Which part of the chapter a unit of :func:`plan` belongs to (``--only`` selects parts)."""
+    kind = task[0]
+    if kind in ("trial", "search", "rerun", "baselines"):
+        return task[1]
+    return "cost" if kind == "cost" else "hinton"        # sweep, best_of_sweep, alone
+
+
+def plan(cfg: DeepNetsConfig) -> list[tuple[tuple, list[tuple]]]:
+    """Units of work and what each waits for: ``[(task, [tasks it needs]), ...]``.
+
+    Known up front (no dependencies): every Hinton-sweep run, the students alone, the table
+    baselines, the cost timing, and each search's leading random trials. A search's
+    sequential part (its TPE trials and summary) waits for its random trials; the
+    retraining of its chosen trials (one unit per seed) waits for the summary; the sweeps'
+    best-run records wait for their runs. The slowest searches come first, so their
+    chains start early.
+    """
+    out: list[tuple[tuple, list[tuple]]] = []
+    heavy = {("table2", "all-to-all", "corrected"): 0, ("table1", "all-to-all", "corrected"): 1}
+    keys = [(t, m, mode) for t, m in search.SEARCHES if t in cfg.tables for mode in cfg.modes]
+    for key in sorted(keys, key=lambda k: heavy.get(k, 9)):
+        n_random = search.Search(Lab(cfg), *key).n_random
+        trials = [("trial", *key, str(k)) for k in range(n_random)]
+        out += [(t, []) for t in trials]
+        out.append((("search", *key), trials))
+        out += [(("rerun", *key, str(seed)), [("search", *key)]) for seed in cfg.rerun_seeds]
+    for student in ("conv_tiny", "conv_very_tiny"):
+        for variant in cfg.hinton_variants:
+            runs = [("sweep", student, variant, str(k)) for k in range(cfg.hinton_runs)]
+            out += [(r, []) for r in runs] + [(("best_of_sweep", student, variant), runs)]
+        out += [(("alone", student, str(seed)), []) for seed in cfg.alone_seeds]
+    out += [(("baselines", table), []) for table in cfg.tables] + [(("cost",), [])]
+    return out
+
+
+def run_unit(lab: Lab, unit: tuple) -> None:
+    """One unit of :func:`plan`."""
+    kind, args = unit[0], unit[1:]
+    if kind == "trial":
+        search.Search(lab, *args[:3]).random_trial(int(args[3]))
+    elif kind == "search":
+        search.Search(lab, *args).summary()
+    elif kind == "rerun":
+        search.Search(lab, *args[:3]).reruns(int(args[3]))
+    elif kind == "sweep":
+        experiments.sweep_run(lab, args[0], args[1], int(args[2]))
+    elif kind == "best_of_sweep":
+        experiments.best_of_sweep(lab, *args)
+    elif kind == "alone":
+        experiments.alone_run(lab, args[0], int(args[1]))
+    elif kind == "baselines":
+        experiments.table_baselines(lab, args[0])
+    elif kind == "cost":
+        feature_cost(lab, lab.cfg.cost_rows)
+    else:
+        raise ValueError(f"unknown unit {unit}")
+
 
 
 def teacher(cfg: DeepNetsConfig, store, arch: str, kind: str) -> None:
-    _lab(cfg, store).teacher(arch, kind)
+    _fast_kernels()
+    t0 = time.perf_counter()
+    rec = _lab(cfg, store).teacher(arch, kind)
+    if time.perf_counter() - t0 > 5:
+        print(f"[deep_nets] {rec['setting']}: accuracy {rec['metrics']['accuracy']:.4f}", flush=True)
 
 
 def task(cfg: DeepNetsConfig, store, unit: tuple) -> None:
-    _lab(cfg, store)
-    script.run_task(cfg, str(store.root), unit)
+    _fast_kernels()
+    run_unit(_lab(cfg, store), unit)
 
 
 def _teachers(cfg: DeepNetsConfig) -> list[tuple[str, str]]:
@@ -51,11 +137,11 @@ def jobs(cfg: DeepNetsConfig) -> list[Job]:
            for a, k in teachers]
     key = lambda unit: "/".join(unit)
     groups = set(cfg.parts())
-    for unit, needs in script.plan(cfg):
-        part = script.group(unit)
+    for unit, needs in plan(cfg):
+        part = group(unit)
         if part not in groups:
             continue
-        # A unit needs the teachers of its part (the plan leaves them out: the script trained them first).
+        # A unit needs the teachers of its part (the plan lists only the students' units).
         teach = [f"teacher/{a}/{k}" for a, k in teachers if part in _ARCH_PARTS[a]]
         out.append(Job(key(unit), task, (unit,), needs=tuple(teach) + tuple(key(n) for n in needs), part=part,
                        gpu=0.25, cost=10 if unit[0] in ("search", "rerun") else 1))
