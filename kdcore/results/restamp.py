@@ -100,7 +100,7 @@ def restamp(root: Path, chapter: str, reason: str, commit: str | None = None, mo
     if not reason.strip():
         raise RestampError("say why the hash changed (--reason)")
     new = code_hash(chapter)
-    todo = []
+    todo, checked = [], set()
     for path in sorted((root / chapter).rglob("*.json")):
         if path.parent.name == "models" or "failures" in path.parts:
             continue
@@ -110,7 +110,10 @@ def restamp(root: Path, chapter: str, reason: str, commit: str | None = None, mo
         rev = commit or rec.get("git_commit", "")
         if not rev or rev.endswith("-dirty") or rev == "unknown":
             raise RestampError(f"{path}: written from uncommitted code ({rev or 'no commit'}); give --from REV")
-        check(chapter, rev, rec["code_hash"], moved)
+        key = (rev, rec["code_hash"])
+        if key not in checked:                 # one check per (commit, hash), not per record
+            check(chapter, rev, rec["code_hash"], moved)
+            checked.add(key)
         todo.append((path, rec, rev))
     for path, rec, rev in todo if not dry_run else []:
         rec.setdefault("restamped", []).append({"from": rec["code_hash"], "commit": rev, "reason": reason})
