@@ -92,7 +92,7 @@ def check(chapter: str, commit: str, old_hash: str, moved: dict[str, str] | None
 
 def restamp(root: Path, chapter: str, reason: str, commit: str | None = None, moved: dict[str, str] | None = None,
             dry_run: bool = False) -> int:
-    """Re-stamp every stale record of ``chapter`` under ``root`` (see the module docstring).
+    """Re-stamp every stale record and failure note of ``chapter`` under ``root`` (see the module docstring).
     Returns how many were (or, with ``dry_run``, would be) re-stamped; refuses all or none."""
     from ..files import atomic_write
     from .records import read_record
@@ -101,10 +101,12 @@ def restamp(root: Path, chapter: str, reason: str, commit: str | None = None, mo
         raise RestampError("say why the hash changed (--reason)")
     new = code_hash(chapter)
     todo, checked = [], set()
-    for path in sorted((root / chapter).rglob("*.json")):
-        if path.parent.name == "models" or "failures" in path.parts:
+    # Run records and failure notes alike: a note under an old hash would let the run be retried.
+    files = sorted((root / chapter).rglob("*.json")) + sorted((root / chapter).rglob("*.failure"))
+    for path in files:
+        if path.parent.name == "models":
             continue
-        rec = read_record(path)
+        rec = read_record(path) if path.suffix == ".json" else json.loads(path.read_text())
         if rec.get("code_hash") == new:
             continue
         rev = commit or rec.get("git_commit", "")

@@ -2,7 +2,8 @@
 
 - *current* / *stale*: the chapter's records of the profile, by their code hash
   (:func:`kdcore.results.is_current`);
-- *failed*: failure notes (a run that stopped with a non-finite loss);
+- *failed*: failure notes (a run that stopped with a non-finite loss); a note written by
+  older code counts as stale too, since the run would then be tried again;
 - *missing*: records the chapter's last executed notebook (``book/papers/<chapter>.ipynb``,
   paper profile) read and that are gone: what ``make reproduce`` will recompute;
 - *time left*: for a stale record, the seconds it took; for a missing one, the median of its
@@ -77,8 +78,12 @@ def chapter_status(chapter: str, profile: str = "paper", root: Path | None = Non
             left += statistics.median(times)
         else:
             unknown += 1
-    return ChapterStatus(chapter, profile, len(recs) - len(stale), len(stale), len(missing),
-                         len(store.failures(chapter)), left, unknown)
+    from ..results.provenance import code_hash
+
+    notes = [n for n in store.failures(chapter) if n.get("profile") == profile]
+    stale_notes = sum(n["code_hash"] != code_hash(chapter) for n in notes)   # such a run would be retried
+    return ChapterStatus(chapter, profile, len(recs) - len(stale), len(stale) + stale_notes, len(missing),
+                         len(notes), left, unknown)
 
 
 def format_table(rows: list[ChapterStatus]) -> str:
