@@ -153,3 +153,9 @@ def test_read_only_store_refuses_to_compute(tmp_path, monkeypatch):
     write_value(SelfTestConfig(), store, "kept", 1.0)            # reading is fine
     with pytest.raises(ReadOnlyError, match="selftest: new seed 0 has no current record"):
         write_value(SelfTestConfig(), store, "new", 1.0)
+
+
+def test_a_process_pool_refuses_jobs_whose_needs_are_missing(tmp_path):
+    """Handed a list without a needed job, the pool says so instead of waiting forever."""
+    with pytest.raises(GraphError, match="not in the list"):
+        run_local([_job("orphan", ["absent"])], SelfTestConfig(), tmp_path, workers=2)

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .graph import Job
+from .graph import GraphError, Job
 
 __all__ = ["Outcome", "execute", "run_local", "run_ray", "snapshot", "files_written"]
 
@@ -120,6 +120,8 @@ def run_local(jobs: list[Job], cfg: Any, root: str | Path, workers: int = 1, des
                     waiting.remove(job)
                     running[pool.submit(_job_in_process, job, cfg, root)] = job
             if not running:
+                if waiting:      # nothing runs and nothing can start: a need outside the list
+                    raise GraphError(f"jobs {[j.key for j in waiting]} need jobs that are not in the list")
                 continue
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in finished:
