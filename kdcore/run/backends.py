@@ -63,7 +63,10 @@ def execute(job: Job, cfg: Any, root: str | Path) -> float:
     from ..results import RunStore
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(job.threads)
+    # OMP_NUM_THREADS, when set, caps a job's threads: a run started beside another on a small
+    # machine (two processes at 2 threads each on 2 cores run ~5x slower than at 1 each).
+    cap = os.environ.get("OMP_NUM_THREADS", "")
+    torch.set_num_threads(min(job.threads, int(cap)) if cap.isdigit() and int(cap) > 0 else job.threads)
     t0 = time.perf_counter()
     try:
         job.call(cfg, RunStore(root, profile=cfg.profile), *job.args)
