@@ -58,35 +58,70 @@ def _tree(commit: str) -> Path:
     return out / "kdcore"
 
 
-def _hash_then(old: Path, chapter: str) -> str:
-    """``chapter``'s hash at the extracted commit, by *that* commit's rule (its own provenance module)."""
+def _provenance_then(old: Path):
+    """The extracted commit's own :mod:`.provenance` module (its rule of which files a hash covers)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(f"_provenance_{old.parent.name}", old / "results" / "provenance.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.code_hash(chapter, old)
+    return module
+
+
+def _hash_then(old: Path, chapter: str) -> str:
+    """``chapter``'s hash at the extracted commit, by *that* commit's rule (its own provenance module)."""
+    return _provenance_then(old).code_hash(chapter, old)
+
+
+def _module_of(rel: str) -> str:
+    parts = ["kdcore", *Path(rel).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def renames(moved: dict[str, str]) -> dict[str, str]:
+    """Old module name -> today's, from ``moved`` (today's file -> its file then); a file split
+    over several places keeps its old name."""
+    targets: dict[str, set[str]] = {}
+    for new, old in moved.items():
+        targets.setdefault(_module_of(old), set()).add(_module_of(new))
+    return {old: next(iter(new)) for old, new in targets.items() if len(new) == 1}
 
 
 def check(chapter: str, commit: str, old_hash: str, moved: dict[str, str] | None = None) -> list[str]:
     """Raise :class:`RestampError` unless ``old_hash`` was ``chapter``'s hash at ``commit`` and
-    every file today's hash covers is unchanged since; returns those files (relative paths)."""
+    the code today's hash covers is unchanged since; returns those files (relative paths).
+
+    A file is unchanged when its normalised text equals the file's then (at the same path or
+    the one ``moved`` gives). Files that were moved, regrouped or split are compared statement
+    by statement (:mod:`.code_units`): every top-level statement today must be one of then, with
+    the same text and the same meaning of every name it uses."""
+    from .code_units import UnitResolver, units
+
     moved = moved or {}
     old = _tree(commit)
     then = _hash_then(old, chapter)
     if then != old_hash:
         raise RestampError(f"{chapter}: the records' hash {old_hash} is not the hash at {commit[:12]} ({then}); "
                            f"give the commit that computed them with --from")
-    out = []
+    out, differing = [], []
     for path in code_files(chapter):
         rel = path.relative_to(PACKAGE).as_posix()
         before = old / moved.get(rel, rel)
-        if not before.is_file():
-            raise RestampError(f"{chapter}: kdcore/{rel} is new since {commit[:12]} (no {before.relative_to(old)} "
-                               f"there; a moved file needs --moved OLD=NEW)")
-        if _normalised(before) != _normalised(path):
-            raise RestampError(f"{chapter}: kdcore/{rel} changed since {commit[:12]}: the records must be recomputed")
+        if not before.is_file() or _normalised(before) != _normalised(path):
+            differing.append(path)
         out.append(rel)
+    if differing:
+        old_files = _provenance_then(old).code_files(chapter, old)
+        have = units(old_files, UnitResolver(old, renames(moved)))
+        today = UnitResolver(PACKAGE)
+        for path in differing:
+            for unit in units([path], today):
+                if unit not in have:
+                    rel = path.relative_to(PACKAGE).as_posix()
+                    first = unit[0].splitlines()[0][:80]
+                    raise RestampError(f"{chapter}: kdcore/{rel} changed since {commit[:12]} ({first!r} has no "
+                                       f"twin there with the same text and names; a moved file needs --moved "
+                                       f"NEW=OLD): the records must be recomputed")
     return out
 
 
