@@ -1,5 +1,5 @@
 # The executable book of knowledge-distillation papers.
-#   make test        data check, unit tests, nbval (smoke defaults), workflow lint, book build
+#   make test        data check, unit tests, nbval (smoke defaults), workflow and import lint, book build
 #   make data        fetch what is missing and verify every dataset file (python -m kdcore.data)
 #   make reproduce   fill every chapter's records (python -m kdcore run), papermill the chapters
 #                    (they only read), then build the book (BACKEND=ray ADDRESS=host:port: a cluster)
@@ -43,6 +43,7 @@ data: install
 
 lint: install
 	$(ACTIONLINT) -no-color .github/workflows/*.yml
+	$(VENV)/bin/lint-imports --no-cache
 
 unit: install
 	$(PY) -m pytest tests
@@ -61,20 +62,20 @@ BACKEND ?= local
 ADDRESS ?=
 reproduce: install
 	$(if $(KEEP_STALE),KDCORE_KEEP_STALE=1) $(PY) -m kdcore run $(or $(NB),all) --profile $(PROFILE) --backend $(BACKEND) $(if $(ADDRESS),--address $(ADDRESS))
-	$(if $(KEEP_STALE),KDCORE_KEEP_STALE=1) KDCORE_READ_ONLY=1 $(PY) -m kdcore.reproduce --profile $(PROFILE) $(if $(NB),--nb $(NB)) $(if $(FORCE),--force)
+	$(if $(KEEP_STALE),KDCORE_KEEP_STALE=1) KDCORE_READ_ONLY=1 $(PY) -m kdcore.run.reproduce --profile $(PROFILE) $(if $(NB),--nb $(NB)) $(if $(FORCE),--force)
 	$(MAKE) book
 
 # The results page's scoreboard, figure and table are generated from the run records.
 book: install
 	rm -rf book/_generated && mkdir -p book/_generated
-	$(PY) -m kdcore.results --page book/_generated
+	$(PY) -m kdcore results --page book/_generated
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 
 sync: install
 	$(VENV)/bin/jupytext --sync notebooks/*.py
 
 bench: install
-	$(PY) -m kdcore.bench
+	$(PY) -m kdcore.run.bench
 
 clean:
 	rm -rf _build build .pytest_cache book/_generated

@@ -1,8 +1,9 @@
-"""``python -m kdcore run|status``: fill a chapter's run records, or say how far they are.
+"""``python -m kdcore run|status|results``: fill a chapter's run records, say how far they are, compare them.
 
     python -m kdcore run <chapter|all> [--profile paper|smoke] [--only PART ...]
                          [--backend local|ray] [--address ADDR] [--workers N] [--set NAME=VALUE ...]
     python -m kdcore status [chapter|all] [--profile paper|smoke]
+    python -m kdcore results [--chapter C] [--summary | --page DIR] ...   (kdcore.run.results_cli)
 
 ``run`` builds the chapter's validated config (``smoke``: its defaults; ``paper``:
 ``notebooks/params/<chapter>.yaml``; ``--set`` overrides single values, written in YAML)
@@ -74,6 +75,11 @@ def _status(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["results"]:          # its own options: python -m kdcore results --help
+        from .run.results_cli import main as results_main
+
+        return results_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m kdcore", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="fill a chapter's run records")
@@ -87,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     status = sub.add_parser("status", help="records done, stale, missing, failed, and the time left")
     status.add_argument("chapter", nargs="?", default="all")
     status.add_argument("--profile", choices=("paper", "smoke"), default="paper")
+    sub.add_parser("results", help="the paper-vs-ours table, scoreboard and results page (see its --help)")
     args = parser.parse_args(argv)
     if args.command == "run" and args.address and args.backend != "ray":
         parser.error("--address needs --backend ray")

@@ -107,14 +107,14 @@ from IPython.display import Markdown, display
 
 from kdcore.chapters import anti_distillation as ch
 from kdcore.chapters.anti_distillation import experiments as gx
-from kdcore.display import mean_std, relative_path, show_source, show_table
-from kdcore.growth import grow, grow_weight
+from kdcore.results.display import mean_std, relative_path, show_source, show_table
+from kdcore.models.growth import grow, grow_weight
 from kdcore.losses.anti_distillation import AntiDistillation, block_distance, detached_uniform_probe_term
 from kdcore.models import MLP, ConvTiny, ConvVeryTiny, LSTMClassifier, parameter_count
 from kdcore.results import RunStore, comparison_table
 from kdcore.results.records import is_current
 from kdcore.results.scoreboard import score
-from kdcore.verdicts import Claim, verdict_markdown, verdict_table
+from kdcore.results.verdicts import Claim, verdict_markdown, verdict_table
 
 torch.set_num_threads(1)
 cfg = ch.AntiDistillationConfig.from_namespace(globals())   # validates every parameter first

@@ -99,11 +99,11 @@ import seaborn as sns
 
 from kdcore.chapters import deep_nets as ch
 from kdcore.chapters.deep_nets import report
-from kdcore.display import profile_notice, relative_path, show_comparison, show_markdown, show_source, show_table
+from kdcore.results.display import (profile_notice, relative_path, show_comparison, show_markdown, show_source, show_table)
 from kdcore.losses import CrossLayerVID, vid_nll
 from kdcore.models import ConvTiny, ConvVeryTiny, parameter_count, resnet10, resnet18
 from kdcore.results import RunStore, comparison_table
-from kdcore.verdicts import Claim, verdict_markdown, verdict_table
+from kdcore.results.verdicts import Claim, verdict_markdown, verdict_table
 
 cfg = ch.DeepNetsConfig.from_namespace(globals())   # validates every parameter first
 store = RunStore(profile=cfg.profile)   # a smoke run keeps its records in a scratch folder
@@ -184,7 +184,7 @@ print(f"[{cfg.profile}] train {len(d.train)} (trials: {len(d.part)} + validation
 #
 # The authors' pre-activation ResNets (BatchNorm + ReLU after the stem, none before the
 # pooling) and ConvTiny, trained once and stored under a key of their full training config
-# (`kdcore.checkpoints.ModelStore`), then reused by every run. `batch-stat` is the accuracy
+# (`kdcore.results.model_store.ModelStore`), then reused by every run. `batch-stat` is the accuracy
 # with BatchNorm in training mode, as the authors' `accuracy()` measured their ResNet18 (test
 # rows in a fixed shuffled order, as their test loader). The "best epoch" column is shown
 # because the authors' tables read best epochs off their curves; it is chosen on the test set,
@@ -556,7 +556,7 @@ if len(gap):
 # %% [markdown]
 # ## Does the claim hold here?
 #
-# One line per claim, computed from this profile's run records by `kdcore.verdicts`. The
+# One line per claim, computed from this profile's run records by `kdcore.results.verdicts`. The
 # distilled rows are the trials chosen on validation and retrained; the difference is in
 # accuracy on the 10k JPEG test copy, with its spread over seeds, and the verdict of the
 # two-standard-error rule. Runs pair by seed only where both sides ran exactly the same seeds;

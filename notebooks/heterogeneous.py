@@ -92,13 +92,13 @@ import seaborn as sns
 
 from kdcore.chapters import heterogeneous as ch
 from kdcore.chapters.heterogeneous import report
-from kdcore.display import profile_notice, relative_path, show_comparison, show_markdown, show_source, show_table
+from kdcore.results.display import (profile_notice, relative_path, show_comparison, show_markdown, show_source, show_table)
 from kdcore.hyper import HyperStep, hypergradient
 from kdcore.losses import meta_kd_loss
-from kdcore.profile_cli import ROOT, load_profile
+from kdcore.run.profile_cli import ROOT, load_profile
 from kdcore.results import RunStore, comparison_table
 from kdcore.results.records import is_current
-from kdcore.verdicts import verdict_markdown, verdict_table
+from kdcore.results.verdicts import verdict_markdown, verdict_table
 
 warnings.filterwarnings("ignore", message="IProgress not found")   # tqdm without ipywidgets: no progress bars here
 
@@ -625,7 +625,7 @@ show_markdown("Runs and epochs, ours against the authors': " + "; ".join(
 #
 # Per claim: the difference of the means in the claimed direction, its spread over runs
 # (paired by run where the runs share their start and seed), and the verdict by the rule of
-# `kdcore.verdicts` (holds if the 95 % Student-t interval of the difference lies above zero).
+# `kdcore.results.verdicts` (holds if the 95 % Student-t interval of the difference lies above zero).
 # A run that ended within two points of chance (0.5 on the two-class synthetic task, 0.1
 # elsewhere) counts as failed: it is left out of both sides and the line counts it.
 

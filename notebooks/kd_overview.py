@@ -86,13 +86,13 @@ import torch
 
 from kdcore import data as kdata
 from kdcore.chapters import kd_overview as ch
-from kdcore.display import mean_std_table, relative_path, show_comparison, show_markdown, show_source
+from kdcore.results.display import mean_std_table, relative_path, show_comparison, show_markdown, show_source
 from kdcore.losses import kd_loss
 from kdcore.models import MLP, weight_count
 from kdcore.obd import obd_saliency
-from kdcore.regularization import RandomShift
+from kdcore.training.regularization import RandomShift
 from kdcore.results import RunStore, comparison_table, format_mean_std
-from kdcore.verdicts import Claim, verdict_markdown, verdict_table
+from kdcore.results.verdicts import Claim, verdict_markdown, verdict_table
 
 cfg = ch.KDOverviewConfig.from_namespace(globals())   # validates every parameter first
 store = RunStore(profile=cfg.profile)   # a smoke run keeps its records in a scratch folder
@@ -437,7 +437,7 @@ else:
 #
 # ## Does the claim hold here?
 #
-# One line per claim, computed from this profile's run records by `kdcore.verdicts`:
+# One line per claim, computed from this profile's run records by `kdcore.results.verdicts`:
 # the difference in the claimed direction, its spread over seeds (paired by seed where the
 # runs share a seed), and the verdict of the two-standard-error rule. The OBD lines read
 # the pruning curves stored in the OBD records at two fractions of the grid: the smallest
@@ -449,7 +449,7 @@ methods = ch.obd_methods(cfg)
 low = min(f for f in cfg.prune_fractions if f > 0)
 high = 0.9 if 0.9 in cfg.prune_fractions else max(cfg.prune_fractions)
 at = lambda method, f: f"accuracy at {f:g} pruned: {method}"
-# the curve points of each OBD record as metrics, so that kdcore.verdicts can pair them by seed
+# the curve points of each OBD record as metrics, so that kdcore.results.verdicts can pair them by seed
 obd_records = [{**r, "metrics": {**r["metrics"], **{at(p["method"], p["fraction"]): p["accuracy"]
                                                     for p in r["extra"]["curve"]}}}
                for r in store.records(ch.CHAPTER) if r["setting"] == ch.obd_setting(cfg)]

@@ -99,14 +99,13 @@ from IPython.display import Markdown, display
 
 from kdcore.chapters import multidomain as ch
 from kdcore.chapters.multidomain.data import BIKE_READINGS, BIKE_SUFFIX, label_histogram, load_bike_splits
-from kdcore.chapters.multidomain.report import (LABELS, by_seed, curves, gains, gallery_from_record,
-                                                paper_vs_ours, summary, summary_table, teacher_table)
-from kdcore.display import show_source, show_table
+from kdcore.chapters.multidomain.report import (LABELS, by_seed, curves, gains, gallery_from_record, paper_vs_ours, summary, summary_table, teacher_table)
+from kdcore.results.display import show_source, show_table
 from kdcore.losses.multidomain import multidomain_ce
-from kdcore.mappings import DilatedConv
+from kdcore.models.mappings import DilatedConv
 from kdcore.models import MLP, weight_count
 from kdcore.results import RunStore, format_metric
-from kdcore.verdicts import verdict_markdown, verdict_table
+from kdcore.results.verdicts import verdict_markdown, verdict_table
 
 torch.set_num_threads(1)
 sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)

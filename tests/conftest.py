@@ -14,7 +14,7 @@ torch.set_num_threads(1)
 
 def pytest_sessionstart(session):
     from kdcore.data import data_root
-    from kdcore.data_files import HOW_TO_GET, problems
+    from kdcore.data.sources import HOW_TO_GET, problems
 
     # Presence only (cheap); `make test` verified every checksum before (kdcore.data fetch)
     # and every loader verifies the files it reads.

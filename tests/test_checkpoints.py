@@ -4,11 +4,11 @@ to the same weights, a truncated file is named in the error."""
 import pytest
 import torch
 
-from kdcore.checkpoints import CheckpointError, ModelStore, model_key
+from kdcore.results.model_store import CheckpointError, ModelStore, model_key
 from kdcore.data import make_synthetic
 from kdcore.losses import CrossEntropy
 from kdcore.models import MLP
-from kdcore.train import TrainConfig, fit
+from kdcore.training.loop import TrainConfig, fit
 
 DATA = make_synthetic(96, dim=6, n_classes=3, seed=0)
 CONFIG = {"arch": "MLP 6-8-3", "data": "synthetic 96 seed 0", "epochs": 4, "lr": 1e-2, "batch_size": 16, "seed": 3}

@@ -11,8 +11,8 @@ import zipfile
 import pytest
 
 from kdcore import data as D
-from kdcore import data_files as F
-from kdcore.data_cli import main
+from kdcore.data import sources as F
+from kdcore.data.__main__ import main
 
 BIKE = ("hour.csv", "day.csv", "Readme.txt")
 
@@ -122,7 +122,7 @@ def test_require_checks_every_cifar_sprite_up_front(tmp_path, monkeypatch):
         D.require("cifar10", root=tmp_path)
     assert str(bad) in str(err.value)
     # the reader itself refuses the shape too (same number of values, so no reshape error)
-    from kdcore import cifar_mirror
+    from kdcore.data import cifar_mirror
 
     with pytest.raises(cifar_mirror.MirrorError, match=r"has shape \(2000, 512, 3\)") as err:
         cifar_mirror._sprite(bad)

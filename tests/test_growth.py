@@ -4,14 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from kdcore.growth.layers import (
-    UnitMap,
-    grow_conv_bn,
-    grow_linear,
-    identity_conv,
-    identity_linear,
-)
-from kdcore.growth.models import freeze_body, grow, transfer
+from kdcore.models.growth.layers import UnitMap, grow_conv_bn, grow_linear, identity_conv, identity_linear
+from kdcore.models.growth.models import freeze_body, grow, transfer
 from kdcore.models import MLP, LSTMClassifier, _ConvSmall
 
 torch.set_num_threads(1)

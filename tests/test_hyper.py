@@ -12,11 +12,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from kdcore.data import Identity, Split
-from kdcore.hyper import (ClampedScalar, HintonMeta, HyperConfig, HyperStep, Lower, SimplexWeights,
-                          TrajectoryExtrapolation, adam_step, fit_line, hypergradient, inner_step, sgd_step,
-                          unrolled_val_loss)
+from kdcore.hyper import (ClampedScalar, HintonMeta, HyperConfig, HyperStep, Lower, SimplexWeights, TrajectoryExtrapolation, adam_step, fit_line, hypergradient, inner_step, sgd_step, unrolled_val_loss)
 from kdcore.losses import CrossEntropy, MetaHintonKD
-from kdcore.train import TrainConfig, fit
+from kdcore.training.loop import TrainConfig, fit
 
 
 class TinyNet(nn.Module):
@@ -266,7 +264,7 @@ def test_hyper_config_rejects_bad_values():
 def _cross_layer(meta, seed: int = 0):
     from kdcore.losses import CrossLayerVID, MetaCrossLayer
     from kdcore.models import ConvTiny, ConvVeryTiny
-    from kdcore.regressors import feature_shapes
+    from kdcore.models.regressors import feature_shapes
 
     torch.manual_seed(seed)
     teacher, student = ConvTiny().eval(), ConvVeryTiny()

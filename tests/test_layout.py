@@ -1,8 +1,8 @@
-"""The layout contract of DESIGN.md ("Layout inside kdcore"), checked on the source.
+"""The layout of kdcore, checked on the source.
 
-Arrows point down only: notebooks -> chapters -> methods -> core. A chapter package may
-import the core and the methods; nothing outside ``kdcore/chapters`` imports a chapter,
-except command-line entry points (``__main__.py``), which sit above every chapter.
+The layers between packages are import-linter's contract (``pyproject.toml``, run by
+``make lint``); here: no two modules import each other, a dozen top-level names, each
+chapter a notebook, a profile and a package, and no module longer than it should be.
 """
 
 from __future__ import annotations
@@ -51,21 +51,60 @@ def test_import_walker_sees_relative_and_nested_imports(tmp_path):
     assert {"kdcore.chapters.kd_overview", "kdcore.chapters", "torch"} <= found
 
 
-@pytest.mark.parametrize("path", [p for p in _library_modules()
-                                  if "chapters" not in p.relative_to(PKG).parts and p.name != "__main__.py"],
-                         ids=lambda p: str(p.relative_to(ROOT)))
-def test_core_and_methods_import_no_chapter(path):
-    bad = sorted(m for m in imported_modules(path) if m == "kdcore.chapters" or m.startswith("kdcore.chapters."))
-    assert not bad, f"{path.relative_to(ROOT)} imports chapter code {bad}: move the helper down into a method or the core"
+def _import_graph() -> dict[str, set[str]]:
+    """kdcore's modules and the kdcore modules each imports at run time (grimp, as lint-imports sees them)."""
+    import grimp
+
+    graph = grimp.build_graph("kdcore", exclude_type_checking_imports=True, cache_dir=None)
+    return {m: {i for i in graph.find_modules_directly_imported_by(m) if i in graph.modules} for m in graph.modules}
 
 
-def test_chapters_do_not_import_each_other():
-    chapters = sorted(p.name for p in (PKG / "chapters").iterdir() if (p / "__init__.py").exists())
-    for name in chapters:
-        for path in (PKG / "chapters" / name).rglob("*.py"):
-            others = {m for m in imported_modules(path) for c in chapters
-                      if c != name and (m == f"kdcore.chapters.{c}" or m.startswith(f"kdcore.chapters.{c}."))}
-            assert not others, f"{path.relative_to(ROOT)} imports another chapter: {sorted(others)}"
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan, iterative)."""
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter[0]; counter[0] += 1; stack.append(root); on.add(root)
+        while work:
+            node, children = work[-1]
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter[0]; counter[0] += 1; stack.append(child); on.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                    break
+                if child in on:
+                    low[node] = min(low[node], index[child])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    comp = []
+                    while True:
+                        w = stack.pop(); on.discard(w); comp.append(w)
+                        if w == node:
+                            break
+                    if len(comp) > 1:
+                        out.append(sorted(comp))
+    return out
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_two_modules_import_each_other():
+    # lint-imports (make lint) checks the layers between packages and the siblings of kdcore;
+    # this checks every module of every package, lazy imports inside functions included.
+    assert _cycles(_import_graph()) == []
+
+
+def test_the_core_names_about_a_dozen_things():
+    names = sorted(p.name for p in PKG.iterdir() if p.name != "__pycache__" and not p.name.endswith(".egg-info"))
+    assert len(names) <= 13, f"kdcore/ has {len(names)} top-level names {names}: group them into packages"
 
 
 def test_a_chapter_is_a_notebook_a_profile_and_a_package():

@@ -4,13 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from kdcore.losses.anti_distillation import (
-    AntiDistillation,
-    MaskedCrossEntropy,
-    block_distance,
-    detached_uniform_probe_term,
-    masked_logits,
-)
+from kdcore.losses.anti_distillation import (AntiDistillation, MaskedCrossEntropy, block_distance, detached_uniform_probe_term, masked_logits)
 from kdcore.models import MLP
 
 torch.set_num_threads(1)

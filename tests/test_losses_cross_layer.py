@@ -8,7 +8,7 @@ from torch.func import functional_call
 
 from kdcore.losses import CrossLayerVID, all_to_all_pairs, authors_lambda, neg_log_weights, pairwise_pairs
 from kdcore.models import ConvTiny, ConvVeryTiny
-from kdcore.regressors import feature_shapes
+from kdcore.models.regressors import feature_shapes
 
 T_LAYERS = S_LAYERS = ["conv1", "conv2", "conv3", "fc1"]
 

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from kdcore.losses.multidomain import MultiDomainKD, multidomain_ce, multidomain_mse
 from kdcore.models import MLP
-from kdcore.train import seed_everything
+from kdcore.training.loop import seed_everything
 
 
 def _logits(seed=0, b=4, c=3):

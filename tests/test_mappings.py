@@ -3,16 +3,8 @@
 import torch
 
 from kdcore.data import ImagePrep, Split
-from kdcore.mappings import (
-    DilatedConv,
-    GaussianNoise,
-    IdentityMap,
-    PairedELBO,
-    PairedVAE,
-    VAEMap,
-    pair_by_label,
-)
-from kdcore.train import TrainConfig, fit, seed_everything
+from kdcore.models.mappings import (DilatedConv, GaussianNoise, IdentityMap, PairedELBO, PairedVAE, VAEMap, pair_by_label)
+from kdcore.training.loop import TrainConfig, fit, seed_everything
 
 
 def test_dilation_maps_784_to_576_with_the_fixed_kernel():

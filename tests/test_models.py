@@ -3,16 +3,7 @@
 import pytest
 import torch
 
-from kdcore.models import (
-    MLP,
-    ConvTiny,
-    ConvVeryTiny,
-    LSTMClassifier,
-    build_model,
-    resnet10,
-    resnet18,
-    weight_count,
-)
+from kdcore.models import (MLP, ConvTiny, ConvVeryTiny, LSTMClassifier, build_model, resnet10, resnet18, weight_count)
 
 
 @pytest.mark.parametrize("sizes,count", [

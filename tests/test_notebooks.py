@@ -9,7 +9,7 @@ import nbformat
 import pytest
 import yaml
 
-from kdcore import reproduce
+from kdcore.run import reproduce
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from kdcore.models import ConvTiny, ConvVeryTiny, resnet10, resnet18
-from kdcore.regressors import ConvRegressor, LinearRegressor, feature_shapes, make_regressor, spatial_layer
+from kdcore.models.regressors import (ConvRegressor, LinearRegressor, feature_shapes, make_regressor, spatial_layer)
 
 PAIRS = [(resnet18, ConvTiny), (resnet18, ConvVeryTiny), (resnet10, ConvTiny), (ConvTiny, ConvVeryTiny),
          (resnet10, ConvVeryTiny)]

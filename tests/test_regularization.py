@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from kdcore.regularization import Jittered, MaxNorm, RandomShift
+from kdcore.training.regularization import Jittered, MaxNorm, RandomShift
 
 
 def _shifted(img: torch.Tensor, dy: int, dx: int) -> torch.Tensor:

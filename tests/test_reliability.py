@@ -10,12 +10,13 @@ import torch
 from kdcore.chapters.anti_distillation import AntiDistillationConfig
 from kdcore.chapters.kd_overview import KDOverviewConfig
 from kdcore.chapters.multidomain import MultidomainConfig
-from kdcore.config import ConfigError, injected_parameters
+from kdcore.base.checks import ConfigError
+from kdcore.run.config import injected_parameters
 from kdcore.data import make_synthetic
 from kdcore.losses import CrossEntropy
 from kdcore.models import MLP
 from kdcore.results import RunStore
-from kdcore.train import NonFiniteLossError, TrainConfig, fit
+from kdcore.training.loop import NonFiniteLossError, TrainConfig, fit
 
 CONFIGS = [KDOverviewConfig, AntiDistillationConfig, MultidomainConfig]
 
@@ -107,7 +108,7 @@ def _two_records(root):
 
 
 def test_a_truncated_record_is_named_by_path_in_records_and_the_cli(tmp_path, capsys):
-    from kdcore.results.__main__ import main
+    from kdcore.run.results_cli import main
     from kdcore.results.records import CorruptRecordError
 
     store = _two_records(tmp_path)
@@ -123,7 +124,7 @@ def test_a_truncated_record_is_named_by_path_in_records_and_the_cli(tmp_path, ca
 
 
 def test_a_foreign_json_file_is_named_by_path(tmp_path, capsys):
-    from kdcore.results.__main__ import main
+    from kdcore.run.results_cli import main
 
     store = _two_records(tmp_path)
     foreign = tmp_path / "kd_overview" / "notes.json"
@@ -137,7 +138,7 @@ def test_a_foreign_json_file_is_named_by_path(tmp_path, capsys):
 @pytest.mark.parametrize("args,message", [(["--chapter", "nope"], "unknown chapter 'nope'"),
                                           (["--root", "{tmp}/missing"], "does not exist")])
 def test_results_cli_refuses_an_unknown_chapter_or_a_missing_root(tmp_path, capsys, args, message):
-    from kdcore.results.__main__ import main
+    from kdcore.run.results_cli import main
 
     _two_records(tmp_path)
     args = [a.format(tmp=tmp_path) for a in args]
@@ -192,7 +193,7 @@ def test_truncated_weights_are_named_by_path(tmp_path):
 
 
 def test_a_truncated_cifar_mirror_cache_is_named_by_path(tmp_path):
-    from kdcore import cifar_mirror
+    from kdcore.data import cifar_mirror
 
     cache = tmp_path / "cifar10" / "kdcore_mirror_train.pt"
     cache.parent.mkdir()

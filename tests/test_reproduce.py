@@ -1,4 +1,4 @@
-"""kdcore.reproduce against the faults of issue 11: a deleted record re-runs its chapter,
+"""kdcore.run.reproduce against the faults of issue 11: a deleted record re-runs its chapter,
 FORCE re-runs, a misspelt key in the paper profile is refused before anything runs, two
 reproductions of a chapter never overlap (lock, per-process temporary notebooks)."""
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kdcore import reproduce
-from kdcore.config import ConfigError
+from kdcore.run import reproduce
+from kdcore.base.checks import ConfigError
 from kdcore.results import RunStore
 
 ROOT = Path(__file__).resolve().parent.parent

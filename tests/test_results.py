@@ -7,7 +7,7 @@ import torch
 
 from kdcore.chapters import paper_numbers
 from kdcore.results import PaperNumber, RunStore, comparison_table
-from kdcore.results.__main__ import main
+from kdcore.run.results_cli import main
 
 
 def test_finished_runs_are_never_recomputed(tmp_path):
@@ -169,12 +169,12 @@ def test_stale_record_is_recomputed_unless_kept(tmp_path, monkeypatch):
     assert len(RunStore(tmp_path).records("ch")) == 1   # overwritten in place, not duplicated
 
 
-def test_record_keeping_and_display_code_is_not_hashed():
+def test_record_keeping_display_and_runner_code_is_not_hashed():
     from kdcore.results.provenance import PACKAGE, code_files
 
     rels = {p.relative_to(PACKAGE).as_posix() for p in code_files("kd_overview")}
-    assert {"chapters/kd_overview/runners.py", "train.py", "losses/hinton.py"} <= rels
-    assert not any(r.startswith("results/") or r == "display.py" for r in rels)
+    assert {"chapters/kd_overview/runners.py", "training/loop.py", "losses/hinton.py", "base/checks.py"} <= rels
+    assert not any(r.startswith(("results/", "run/")) for r in rels)
 
 
 def test_trained_model_with_a_record_trains_nothing_until_asked(tmp_path):
@@ -249,7 +249,7 @@ def test_adopt_moves_cached_weights_into_the_records(tmp_path):
     import json
 
     from kdcore.results.records import _slug
-    from kdcore.results.weights import adopt_cache
+    from kdcore.results.adopt import adopt_cache
 
     store = RunStore(tmp_path)
     rec = store.run("ch", "teacher (classes 0-4)", 3, {}, "paper", lambda: {"metrics": {"acc": 1.0}})
@@ -293,7 +293,7 @@ def test_dirty_flag_looks_only_at_the_code_of_the_records_chapter(monkeypatch):
 
 
 def test_a_run_with_a_non_finite_loss_leaves_a_failure_note_and_is_not_retried(tmp_path, monkeypatch):
-    from kdcore.history import NonFiniteLossError
+    from kdcore.training.history import NonFiniteLossError
     from kdcore.results import RunFailedBefore, records
 
     calls = []

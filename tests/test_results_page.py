@@ -1,4 +1,4 @@
-"""The results page's generated files and ``python -m kdcore.results --summary``."""
+"""The results page's generated files and ``python -m kdcore results --summary``."""
 
 import re
 
@@ -6,10 +6,10 @@ import pytest
 
 from kdcore import chapters
 from kdcore.results import PaperNumber, RunStore, comparison_table
-from kdcore.results.__main__ import main
+from kdcore.run.results_cli import main
 from kdcore.results.page import scoreboard_markdown, table_frame, table_html, write_page
 from kdcore.results.scoreboard import Explanation, power, score
-from kdcore.verdicts import Claim, verdict_table
+from kdcore.results.verdicts import Claim, verdict_table
 
 NUMBERS = [PaperNumber("ch", "a", "acc", 0.80, 0.004, "src", n=10), PaperNumber("ch", "b", "acc", 0.90, 0.004, "src", n=10),
            PaperNumber("ch", "c", "acc", 0.70, 0.004, "src", n=10)]

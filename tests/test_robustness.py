@@ -7,7 +7,7 @@ from torch import nn
 
 from kdcore.data import Split
 from kdcore.models import MLP
-from kdcore.robustness import fgsm_accuracy, fgsm_perturb, param_noise_accuracy
+from kdcore.training.robustness import fgsm_accuracy, fgsm_perturb, param_noise_accuracy
 
 torch.set_num_threads(1)
 
@@ -54,7 +54,7 @@ def test_param_noise_zero_is_clean_accuracy_and_leaves_model_unchanged():
 
 
 def test_fgsm_report_kept_is_accuracy_among_clean_correct_inputs():
-    from kdcore.robustness import fgsm_report
+    from kdcore.training.robustness import fgsm_report
 
     # class 1 iff x > 0. Clean: x = 0.05 is wrong-labelled (y = 0), the other three are right.
     model = _linear(torch.tensor([[0.0], [1.0]]), torch.zeros(2))
@@ -67,7 +67,7 @@ def test_fgsm_report_kept_is_accuracy_among_clean_correct_inputs():
 
 
 def test_never_predicted_and_weight_norm():
-    from kdcore.robustness import never_predicted, weight_norm
+    from kdcore.training.robustness import never_predicted, weight_norm
 
     model = _linear(torch.tensor([[0.0], [1.0], [-5.0]]), torch.zeros(3))   # for x > 0 class 1 wins
     split = Split(torch.tensor([[0.5], [1.0], [2.0]]), torch.tensor([0, 1, 1]))

@@ -11,10 +11,9 @@ from scipy import stats
 
 from kdcore import chapters
 from kdcore.results import PaperNumber, RunStore, comparison_table
-from kdcore.results.agreement import KINDS, Estimate, MetricKind, judge, rounding_se, seeds_to_decide, welch_df
-from kdcore.results.scoreboard import (GRADES, WHAT_DIFFERED, Explanation, chapter_summary, claim_effects, power,
-                                       score, summary_lines)
-from kdcore.verdicts import Claim, FailureRule, verdict_table
+from kdcore.results.agreement import (KINDS, Estimate, MetricKind, judge, rounding_se, seeds_to_decide, welch_df)
+from kdcore.results.scoreboard import (GRADES, WHAT_DIFFERED, Explanation, chapter_summary, claim_effects, power, score, summary_lines)
+from kdcore.results.verdicts import Claim, FailureRule, verdict_table
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,5 +1,5 @@
 """Smoke runs keep their records out of the committed ``results/``: the default folders per
-profile, the guard in RunStore.run, and the notebooks and ``kdcore.reproduce`` using them."""
+profile, the guard in RunStore.run, and the notebooks and ``kdcore.run.reproduce`` using them."""
 
 import re
 import subprocess
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kdcore import reproduce
+from kdcore.run import reproduce
 from kdcore.results import RunStore, results_root, scratch_root
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ import torch
 from kdcore.data import make_synthetic, random_split
 from kdcore.losses import MSE, CrossEntropy, HintonKD
 from kdcore.models import MLP
-from kdcore.train import TrainConfig, cache_outputs, evaluate, fit, seed_everything
+from kdcore.training.loop import TrainConfig, cache_outputs, evaluate, fit, seed_everything
 
 
 def _run(seed=0, shuffle=True):
@@ -84,7 +84,7 @@ def test_bad_config_values_are_named(field, value):
 
 
 def test_cache_features_stores_named_teacher_features_aligned_with_rows():
-    from kdcore.train import cache_features
+    from kdcore.training.loop import cache_features
 
     split = make_synthetic(40, dim=8, n_classes=4, seed=2)
     teacher = MLP([8, 6, 5, 4]).eval()
@@ -98,7 +98,7 @@ def test_cache_features_stores_named_teacher_features_aligned_with_rows():
 def test_schedule_once_decays_a_single_time():
     """"once" = MultiStepLR([step_size]): one ×gamma after step_size epochs (the
     anti-distillation authors' teacher), unlike "step", which decays every step_size epochs."""
-    from kdcore.train import _scheduler
+    from kdcore.training.loop import _scheduler
 
     lrs = {}
     for schedule in ("once", "step"):

@@ -7,7 +7,7 @@ import pytest
 
 from scipy import stats
 
-from kdcore.verdicts import Claim, FailureRule, failure_rule_for, verdict_markdown, verdict_table
+from kdcore.results.verdicts import Claim, FailureRule, failure_rule_for, verdict_markdown, verdict_table
 
 
 def _recs(setting, values, metric="acc", profile="paper", seeds=None):
@@ -125,7 +125,7 @@ def test_two_metrics_of_the_same_runs_pair_by_seed():
 
 
 def test_markdown_says_when_a_difference_goes_against_the_claim():
-    from kdcore.verdicts import direction_words
+    from kdcore.results.verdicts import direction_words
     assert direction_words(0.1) == "in the claimed direction"
     assert direction_words(-0.1) == "(against the claim)"
     assert direction_words(0.0) == "(no difference)"

@@ -3,8 +3,8 @@
 Each chapter package has its typed config and runners, its data splits, its report and
 table helpers, and its paper numbers as data (``paper.py`` with ``NUMBERS``, the kind of
 each metric ``METRIC_KINDS``, the explained misses ``EXPLAINED`` (graded by evidence),
-when a run failed ``FAILURE`` (:class:`kdcore.verdicts.FailureRule`) and the paper's claims
-``CLAIMS`` (:class:`kdcore.verdicts.Claim`) for the scoreboard). Chapters
+when a run failed ``FAILURE`` (:class:`kdcore.results.verdicts.FailureRule`) and the paper's claims
+``CLAIMS`` (:class:`kdcore.results.verdicts.Claim`) for the scoreboard). Chapters
 import the core and the methods; nothing in the core or the methods imports a chapter
 (``tests/test_layout.py`` walks the imports).
 """
@@ -16,7 +16,7 @@ import pkgutil
 
 from ..results.paper import PaperNumber
 from ..results.scoreboard import Explanation
-from ..verdicts import Claim, FailureRule
+from ..results.verdicts import Claim, FailureRule
 
 __all__ = ["names", "paper_numbers", "metric_kinds", "explanations", "claims", "failure_rules"]
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from ..config import check_choice, check_int, check_range
+from ..base.checks import check_choice, check_int, check_range
 from ..data import Split
 from .meta import Metaparameters
 from .unrolled import METHODS, Lower, Objective, hypergradient, inner_step

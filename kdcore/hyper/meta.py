@@ -24,7 +24,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ..config import check_range
+from ..base.checks import check_range
 
 __all__ = ["Metaparameters", "HintonMeta", "SimplexWeights", "ClampedScalar"]
 

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import check_choice, check_each, check_range
+from ..base.checks import check_choice, check_each, check_range
 from ..obd.hessian import hutchinson_trace
 
 __all__ = ["masked_logits", "block_distance", "detached_uniform_probe_term", "MaskedCrossEntropy",

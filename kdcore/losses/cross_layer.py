@@ -26,7 +26,7 @@ from outside (:meth:`CrossLayerVID.set_lambda`) or swapped through
 a hypergradient with respect to λ is taken.
 
 Teacher features come from the batch (``batch["teacher/<name>"]``, cached once per dataset
-with :func:`kdcore.train.cache_features`) or, if absent, from a frozen teacher run without
+with :func:`kdcore.training.loop.cache_features`) or, if absent, from a frozen teacher run without
 gradients under bf16 autocast on every batch.
 """
 
@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import check_choice, check_range
+from ..base.checks import check_choice, check_range
 from .vid import VIDTerm
 
 __all__ = ["CrossLayerVID", "pairwise_pairs", "all_to_all_pairs", "authors_lambda", "neg_log_weights", "DIRECTIONS"]

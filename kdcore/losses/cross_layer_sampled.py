@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import check_int, check_range
+from ..base.checks import check_int, check_range
 from .vid import inverse_softplus, vid_nll
 
 __all__ = ["PooledRegressor", "pooled_shape", "SampledCrossLayerVID"]

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import check_choice, check_range
+from ..base.checks import check_choice, check_range
 
 
 def ensemble_log_probs(teacher_logits: Tensor, temperature: float) -> Tensor:
@@ -111,7 +111,7 @@ class HintonKD:
     """Objective: Hinton KD against cached teacher logits, or a frozen teacher.
 
     The teacher's outputs are read from ``batch[key]`` (cached once per dataset with
-    :func:`kdcore.train.cache_outputs`); only if they are absent is ``teacher`` run.
+    :func:`kdcore.training.loop.cache_outputs`); only if they are absent is ``teacher`` run.
     ``variant="oleinik2023"`` is the swapped-KL, no-``T^2`` loss of
     :func:`kd_loss_oleinik2023` (``alpha`` is then their β).
     """

@@ -39,7 +39,7 @@ class MetaHintonKD:
     """Objective reading ``(lambda, T)`` from a :class:`kdcore.hyper.HintonMeta` at every call,
     so an upper-level step (or nothing, for fixed values) changes what the loop minimises.
 
-    Teacher logits come from ``batch[key]`` (cached once with :func:`kdcore.train.cache_outputs`).
+    Teacher logits come from ``batch[key]`` (cached once with :func:`kdcore.training.loop.cache_outputs`).
     Not an ``nn.Module`` on purpose: ``fit`` must not optimise the metaparameters with the
     training loss.
     """

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import check_choice, check_range
+from ..base.checks import check_choice, check_range
 from .hinton import soft_cross_entropy
 
 __all__ = ["multidomain_ce", "multidomain_mse", "MultiDomainKD"]
@@ -79,10 +79,10 @@ def multidomain_mse(student_out: Tensor, target: Tensor, teacher_out: Tensor | N
 
 
 class MultiDomainKD:
-    """Objective for :func:`kdcore.train.fit`: the multi-domain loss of the student.
+    """Objective for :func:`kdcore.training.loop.fit`: the multi-domain loss of the student.
 
     The teacher's answer ``f(phi(x))`` is read from ``batch[key]`` when the split carries
-    it (cached once with :func:`kdcore.train.cache_outputs` for a deterministic ``phi``);
+    it (cached once with :func:`kdcore.training.loop.cache_outputs` for a deterministic ``phi``);
     otherwise ``teacher`` (a frozen module computing ``f o phi``, e.g. with a random
     ``phi``: noise, a VAE sample) is run on the batch without gradients.
     With neither, the objective is the plain supervised loss (``"hard"`` only).

@@ -33,8 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import check_choice, check_range
-from ..regressors import make_regressor
+from ..base.checks import check_choice, check_range
+from ..models.regressors import make_regressor
 
 __all__ = ["vid_nll", "VIDTerm", "inverse_softplus", "VARIANCES", "REDUCTIONS"]
 

@@ -21,7 +21,8 @@ and ``from ..data import require`` compare equal when both reach the same defini
 A new unit is accepted when a unit of the old covered files has the same text and the same
 origins for every name it uses: definitions may move between files; their bodies, and what
 each name they use refers to, may not change. Blocks under ``if __name__ == "__main__":`` are
-left out (they never run when a chapter imports the module). The order of top-level
+left out (they never run when a chapter imports the module), as is ``__all__`` (which
+names a module exports, for ``import *``, and computes nothing). The order of top-level
 statements is not compared: a module whose meaning depends on it is a rare, reviewed case.
 """
 
@@ -138,7 +139,8 @@ class UnitResolver:
         if bound[0] == "import":
             return ("module", self.new_name(bound[1]) if bound[1].startswith(_PACKAGE_NAME) else bound[1])
         _, src, attr = bound
-        if _module_file(f"{src}.{attr}", self.package) and attr not in self.bindings(src):
+        if _module_file(f"{src}.{attr}", self.package) and self.bindings(src).get(attr, bound) == ("from", src, attr):
+            # the submodule itself (``from . import x`` in a package's ``__init__`` binds x to it)
             return ("module", self.new_name(f"{src}.{attr}"))
         return self.origin(src, attr, depth + 1)
 
@@ -191,6 +193,8 @@ def units(files: list[Path], resolver: UnitResolver) -> Counter:
                 continue
             if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
                 continue                                              # the module's docstring
+            if _defined(node) == ["__all__"]:
+                continue                                              # the export list: names, no computation
             used = sorted({n.id for n in ast.walk(node) if isinstance(n, ast.Name)} & set(known))
             origins = tuple((n, resolver.origin(module, n)) for n in used if not hasattr(builtins, n) or n in known)
             out[(resolver.text(node, module, is_package), origins)] += 1

@@ -4,7 +4,7 @@
 
 - ``scoreboard.md``      the at-a-glance table, per chapter: paper numbers compared, how
   many agree, how many misses have a cause named in the chapter's "What differed from the
-  paper" (linked), and the verdicts of the chapter's claims (:mod:`kdcore.verdicts`);
+  paper" (linked), and the verdicts of the chapter's claims (:mod:`kdcore.results.verdicts`);
 - ``chapters.md``        per chapter: the named causes, the misses with none, the claims;
 - ``paper_vs_ours.png``  :func:`kdcore.results.figure.paper_vs_ours_figure`;
 - ``margins.md``         the practical margin of each kind of metric and its reason;
@@ -27,7 +27,7 @@ import pandas as pd
 from .agreement import KINDS
 from .figure import paper_vs_ours_figure
 from .scoreboard import PAPER_PROFILE, chapter_summary, power, verdict_counts
-from ..verdicts import direction_words
+from .verdicts import direction_words
 from .table import readable_table
 
 __all__ = ["scoreboard_markdown", "table_frame", "table_html", "write_page"]
@@ -98,7 +98,7 @@ def scoreboard_markdown(scored: pd.DataFrame, verdicts: Mapping[str, pd.DataFram
 
     ``scored`` is :func:`~kdcore.results.scoreboard.score` output, ``powered``
     :func:`~kdcore.results.scoreboard.power`'s, ``verdicts`` each chapter's
-    :func:`kdcore.verdicts.verdict_table`, ``effects`` each chapter's
+    :func:`kdcore.results.verdicts.verdict_table`, ``effects`` each chapter's
     :func:`~kdcore.results.scoreboard.claim_effects`, ``titles`` each chapter's title.
     Links point at ``papers/<chapter>.ipynb`` (the page lives in ``book/``).
     """

@@ -11,8 +11,9 @@ stores; otherwise it is *stale* and ``make reproduce`` recomputes it. The hash c
   through an ``__init__`` that only re-exports, just the submodules whose names are taken
   (see :func:`code_files`).
 
-Record keeping, display and verdicts (``kdcore.results``, ``kdcore.display``,
-``kdcore.verdicts``), each chapter's ``paper.py`` (the paper's numbers and claims, as
+Record keeping, stored models, display and verdicts (the package ``kdcore.results``), the
+runner and the notebook configs it builds (``kdcore.run``: which jobs run, with which config,
+whose values are the records' keys), each chapter's ``paper.py`` (the paper's numbers and claims, as
 data) and its ``graph.py`` (the list of jobs for :mod:`kdcore.run`: which runner functions
 run with which config, all of which the records' keys and hashed code already cover) store, show or judge what a run returned without computing it, so they are left out,
 as is ``kdcore/chapters/__init__.py``, which only gathers the chapters' data:
@@ -35,7 +36,7 @@ __all__ = ["code_hash", "code_files", "imported_modules", "module_file", "PACKAG
 
 PACKAGE = Path(__file__).resolve().parent.parent   # .../kdcore
 _NAME = PACKAGE.name
-NOT_COMPUTING = ("results", "display", "verdicts")   # top-level kdcore modules that never compute a metric
+NOT_COMPUTING = ("results", "run")   # top-level kdcore packages that never compute a metric
 
 
 def _module_name(path: Path, package: Path) -> str:

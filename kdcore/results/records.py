@@ -39,8 +39,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..files import atomic_write, ensure_writable, load_torch
+from ..base.files import atomic_write, ensure_writable, load_torch
 from .provenance import code_hash
+from .weights import _slug
 from .read_only import ReadOnlyError, refuse_if_read_only as _refuse_if_read_only
 
 __all__ = ["ReadOnlyError", "CorruptRecordError", "read_record", "RunStore", "RunFailedBefore", "TrainedModel", "results_root", "scratch_root",
@@ -84,10 +85,6 @@ def _committed_results() -> set[Path]:
     """The tracked ``results/`` folders a run could reach (of the cwd's and kdcore's repository)."""
     roots = {_repo_root(Path.cwd().resolve()), _repo_root(Path(__file__).resolve().parent)}
     return {(r / "results").resolve() for r in roots if r is not None}
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._=-]+", "_", text).strip("_")[:80] or "run"
 
 
 def _jsonable(obj: Any) -> Any:
@@ -166,7 +163,7 @@ def _read_note(path: Path) -> dict:
 
 
 def _note_read(path: Path) -> None:
-    """Append ``path`` to ``$KDCORE_RECORD_LOG`` (set by ``kdcore.reproduce``), which thereby
+    """Append ``path`` to ``$KDCORE_RECORD_LOG`` (set by ``kdcore.run.reproduce``), which thereby
     learns every record a chapter read or wrote, to re-run it when one goes missing."""
     log = os.environ.get("KDCORE_RECORD_LOG")
     if log:
@@ -360,7 +357,7 @@ class RunStore:
                          train: Callable[[Any], dict]) -> Any:
         import warnings
 
-        from ..train import resolve_device
+        from ..training.loop import resolve_device
         from .weights import attach, load_weights, save_weights
 
         model = build()

@@ -129,7 +129,7 @@ def restamp(root: Path, chapter: str, reason: str, commit: str | None = None, mo
             dry_run: bool = False) -> int:
     """Re-stamp every stale record and failure note of ``chapter`` under ``root`` (see the module docstring).
     Returns how many were (or, with ``dry_run``, would be) re-stamped; refuses all or none."""
-    from ..files import atomic_write
+    from ..base.files import atomic_write
     from .records import read_record
 
     if not reason.strip():

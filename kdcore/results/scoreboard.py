@@ -4,7 +4,7 @@
 ``keep_values=True``) and judges each paper number that has runs of ours in the paper
 profile by the equivalence test of :mod:`kdcore.results.agreement`:
 
-- **failed runs are a result**: a run that the chapter's :class:`~kdcore.verdicts.FailureRule`
+- **failed runs are a result**: a run that the chapter's :class:`~kdcore.results.verdicts.FailureRule`
   calls failed (non-finite, or within two points of chance) is counted apart; the comparison
   uses the runs that trained, or all runs where the paper's own mean evidently includes
   failed ones (``PaperNumber.includes_failed``); a setting where more than half of our runs
@@ -22,7 +22,7 @@ profile by the equivalence test of :mod:`kdcore.results.agreement`:
 
 :func:`power` adds the power check: each of our numbers against the *other* rows of its
 paper table. :func:`chapter_summary` counts per chapter. The core imports no chapter:
-callers hand in the chapters' data (``python -m kdcore.results --summary`` gathers it).
+callers hand in the chapters' data (``python -m kdcore results --summary`` gathers it).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..verdicts import VERDICTS, Claim, FailureRule, failure_rule_for
+from .verdicts import VERDICTS, Claim, FailureRule, failure_rule_for
 from .agreement import KINDS, Estimate, judge, seeds_to_decide
 from .paper import PaperNumber
 from .records import PAPER_PROFILE
@@ -276,6 +276,6 @@ def summary_lines(summary: pd.DataFrame, profile: str = PAPER_PROFILE) -> list[s
 
 def verdict_counts(verdicts: pd.DataFrame, sep: str = " · ") -> str:
     """``"3 holds · 1 does not hold"``: a chapter's claims per verdict
-    (:func:`kdcore.verdicts.verdict_table` output), in :data:`kdcore.verdicts.VERDICTS` order."""
+    (:func:`kdcore.results.verdicts.verdict_table` output), in :data:`kdcore.results.verdicts.VERDICTS` order."""
     counts = verdicts.verdict.value_counts()
     return sep.join(f"{counts[v]} {v}" for v in VERDICTS if v in counts) or "—"

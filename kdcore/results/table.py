@@ -2,7 +2,7 @@
 
 Paper numbers are data that each chapter owns (``kdcore/chapters/<name>/paper.py``); the
 core never imports a chapter, so callers hand them in: a notebook passes its chapter's
-``NUMBERS``, the command line (``python -m kdcore.results``) gathers every chapter's.
+``NUMBERS``, the command line (``python -m kdcore results``) gathers every chapter's.
 """
 
 from __future__ import annotations

@@ -15,19 +15,18 @@ the caller then checks that the reloaded model scores what the full-precision on
 (:func:`kdcore.results.records.RunStore.trained_model` takes that check). Integer buffers
 (e.g. BatchNorm's ``num_batches_tracked``) keep their type.
 
-``python -m kdcore.results.weights adopt [--root DIR]`` moves weights that older code left in
-the git-ignored ``results/.cache`` (``<chapter>-<setting>-<key>.pt``, saved by the process
-that trained them) into this layout and records their hash.
+Weights that older code left in the git-ignored ``results/.cache`` are moved into this
+layout by ``python -m kdcore.results.adopt`` (:mod:`.adopt`).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import re
 from pathlib import Path
 from typing import Any
 
-from ..files import atomic_write, load_torch
+from ..base.files import atomic_write
 
 __all__ = ["WeightsMismatch", "weights_file", "save_weights", "load_weights", "attach", "sha256_of",
            "adopt_cache", "DTYPES"]
@@ -40,9 +39,8 @@ class WeightsMismatch(ValueError):
 
 
 def _slug(text: str) -> str:
-    from .records import _slug as slug
-
-    return slug(text)
+    """A file-name-safe form of ``text`` (the records' folders and files are named with it)."""
+    return re.sub(r"[^A-Za-z0-9._=-]+", "_", text).strip("_")[:80] or "run"
 
 
 def weights_file(root: Path, chapter: str, setting: str, seed: int, key: str) -> Path:
@@ -52,7 +50,7 @@ def weights_file(root: Path, chapter: str, setting: str, seed: int, key: str) ->
 
 def sha256_of(path: Path) -> str:
     """The file's sha256 (hex), read in blocks (the data files' checker's)."""
-    from ..data_files import _sha256
+    from ..data.sources import _sha256
 
     return _sha256(Path(path))
 
@@ -104,44 +102,3 @@ def attach(record_path: Path, entry: dict) -> dict:
     record["weights"] = entry
     atomic_write(Path(record_path), lambda p: p.write_text(json.dumps(record, indent=1, sort_keys=True)))
     return record
-
-
-def adopt_cache(root: Path) -> list[Path]:
-    """Move every ``results/.cache/<chapter>-<setting>-<key>.pt`` whose record exists and names
-    no weights yet into the safetensors layout, attaching its hash; return the records changed."""
-    from .records import read_record
-
-    root = Path(root)
-    cache = root / ".cache"
-    changed = []
-    by_key = {p.stem.split("-")[-1]: p for p in root.rglob("seed*-*.json") if ".cache" not in p.parts}
-    for pt in sorted(cache.glob("*.pt")) if cache.exists() else []:
-        key = pt.stem.rsplit("-", 1)[-1]
-        rec_path = by_key.get(key)
-        if rec_path is None:
-            continue
-        record = read_record(rec_path)
-        if "weights" in record:
-            continue
-        dest = weights_file(root, record["chapter"], record["setting"], record["seed"], key)
-        entry = save_weights(load_torch(pt, map_location="cpu"), dest, root)
-        attach(rec_path, entry)
-        changed.append(rec_path)
-    return changed
-
-
-def main(argv: list[str] | None = None) -> int:
-    from .records import results_root
-
-    parser = argparse.ArgumentParser(prog="python -m kdcore.results.weights",
-                                     description="Trained models kept with the run records.")
-    parser.add_argument("command", choices=["adopt"], help="adopt: move results/.cache weights into results/<chapter>/models")
-    parser.add_argument("--root", default=None, help="results folder (default: results_root())")
-    args = parser.parse_args(argv)
-    for path in adopt_cache(Path(args.root) if args.root else results_root()):
-        print(f"adopted weights for {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

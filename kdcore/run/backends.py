@@ -178,7 +178,7 @@ def _ray_job(job: Job, cfg: Any, base: dict[str, bytes], *needed: dict) -> dict:
 
 
 def _write(root: Path, files: dict[str, bytes]) -> None:
-    from ..files import atomic_write
+    from ..base.files import atomic_write
 
     for rel, data in files.items():
         atomic_write(root / rel, lambda tmp, data=data: tmp.write_bytes(data))

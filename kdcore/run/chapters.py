@@ -15,9 +15,15 @@ from typing import Any
 
 from .graph import Job, order
 
-__all__ = ["chapter_names", "graph_module", "notebook_parameters", "load_config", "chapter_jobs"]
+__all__ = ["book", "chapter_names", "graph_module", "notebook_parameters", "load_config", "chapter_jobs"]
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def book() -> ModuleType:
+    """``kdcore.chapters``, imported by name: every chapter's paper numbers, metric kinds,
+    explained misses and claims, gathered (for ``python -m kdcore results``)."""
+    return importlib.import_module("kdcore.chapters")
 
 
 def chapter_names() -> list[str]:
@@ -56,7 +62,7 @@ def load_config(chapter: str, profile: str, overrides: dict[str, Any] | None = N
     """The chapter's config as papermill runs the notebook: the ``parameters`` cell's values,
     updated for ``paper`` by ``notebooks/params/<chapter>.yaml``, then by ``overrides``.
     A bad name or value fails here, before any work."""
-    from ..reproduce import _params      # the same reading papermill's run gets (checked names)
+    from .reproduce import _params      # the same reading papermill's run gets (checked names)
 
     values = notebook_parameters(chapter)
     values.update(_params(ROOT, chapter, profile))

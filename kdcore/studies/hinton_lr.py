@@ -37,7 +37,7 @@ from ..data import load_cifar10, random_split
 from ..losses import CrossEntropy, HintonKD
 from ..models import ConvTiny, ConvVeryTiny
 from ..results import RunStore
-from ..train import TrainConfig, fit, predict, seed_everything
+from ..training.loop import TrainConfig, fit, predict, seed_everything
 
 __all__ = ["StudyConfig", "VARIANTS", "run", "term_gradient_norms"]
 

@@ -44,11 +44,11 @@ import torch
 from torch import nn
 
 from ..data import Split, load_mnist
-from ..files import atomic_write
+from ..base.files import atomic_write
 from ..models import MLP
-from ..regularization import RandomShift
+from ..training.regularization import RandomShift
 from ..results import RunStore, results_root
-from ..train import seed_everything
+from ..training.loop import seed_everything
 
 __all__ = ["StudyConfig", "momentum_at", "lr_at", "sgd_step", "run"]
 
@@ -120,7 +120,7 @@ def _errors(model: nn.Module, split: Split) -> int:
 
 def _folder(root: Path, cfg: StudyConfig) -> Path:
     """One checkpoint per configuration (a pilot of another learning rate keeps its own)."""
-    from ..checkpoints import model_key
+    from ..results.model_store import model_key
 
     return root / STUDY / "checkpoint" / model_key(asdict(cfg))
 

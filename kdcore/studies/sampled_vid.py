@@ -30,9 +30,9 @@ from ..data import first_n, load_cifar10
 from ..losses import CrossEntropy, CrossLayerVID, all_to_all_pairs
 from ..losses.cross_layer_sampled import SampledCrossLayerVID
 from ..models import ConvTiny, ConvVeryTiny
-from ..regressors import feature_shapes
+from ..models.regressors import feature_shapes
 from ..results import RunStore
-from ..train import TrainConfig, cache_features, fit, seed_everything
+from ..training.loop import TrainConfig, cache_features, fit, seed_everything
 
 __all__ = ["StudyConfig", "run", "VARIANTS"]
 

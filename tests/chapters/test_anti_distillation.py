@@ -25,7 +25,7 @@ def test_config_validation_names_the_parameter():
 
 def test_untouched_new_units_after_zero_pad_training_step():
     from kdcore.chapters.anti_distillation import untouched_new_units
-    from kdcore.growth import grow
+    from kdcore.models.growth import grow
 
     torch.manual_seed(0)
     teacher, student = MLP([10, 4, 3]), MLP([10, 8, 3])

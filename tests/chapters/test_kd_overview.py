@@ -9,7 +9,7 @@ from kdcore.chapters.kd_overview import pruning, runners
 from kdcore.data import ImagePrep, Split
 from kdcore.losses import HintonKD
 from kdcore.results import RunStore
-from kdcore.train import predict
+from kdcore.training.loop import predict
 
 torch.set_num_threads(1)
 
@@ -96,7 +96,7 @@ def test_claims_name_settings_the_runners_write(data, tmp_path):
     ch.distillation_runs(cfg, data, store)
     ch.ensemble_runs(cfg, data, store)
     ch.transfer_set_runs(cfg, data, store)
-    from kdcore.verdicts import verdict_table
+    from kdcore.results.verdicts import verdict_table
 
     table = verdict_table(store.records(ch.CHAPTER), ch.claims(cfg), cfg.profile)
     assert "no runs" not in set(table.verdict), table[["claim", "verdict"]]

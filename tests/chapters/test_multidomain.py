@@ -3,15 +3,9 @@
 import pytest
 import torch
 
-from kdcore.chapters.multidomain import (
-    REG_STUDENT_SIZES,
-    REG_TEACHER_SIZES,
-    STUDENT_SIZES,
-    TEACHER_SIZES,
-    MultidomainConfig,
-)
+from kdcore.chapters.multidomain import (REG_STUDENT_SIZES, REG_TEACHER_SIZES, STUDENT_SIZES, TEACHER_SIZES, MultidomainConfig)
 from kdcore.chapters.multidomain.integral import integral_criterion
-from kdcore.mappings import Composed, DilatedConv
+from kdcore.models.mappings import Composed, DilatedConv
 from kdcore.models import MLP, weight_count
 
 

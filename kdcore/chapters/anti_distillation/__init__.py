@@ -10,9 +10,7 @@
 from . import experiments, paper
 from .measures import duplicate_units, robustness, untouched_new_units
 from .report import curves_frame, records_frame, short_name, summary
-from .runners import (CHAPTER, D1, EXTRA_ROWS, INITS, MATCHED_ROWS, TABLE1_ROWS, AntiDistillationConfig, Row,
-                      fc_data, fc_model, fc_params, fc_student_run, fc_teacher, masked_accuracy, row_epochs,
-                      run_table1, table1_rows, train_student)
+from .runners import (CHAPTER, D1, EXTRA_ROWS, INITS, MATCHED_ROWS, TABLE1_ROWS, AntiDistillationConfig, Row, fc_data, fc_model, fc_params, fc_student_run, fc_teacher, masked_accuracy, row_epochs, run_table1, table1_rows, train_student)
 
 NUMBERS = paper.NUMBERS
 

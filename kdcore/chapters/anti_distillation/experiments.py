@@ -23,11 +23,11 @@ from torch import nn
 from .measures import robustness
 from .runners import CHAPTER, D1, FGSM_HEADLINE, AntiDistillationConfig, train_student
 from ...data import Split, load_cifar10, load_fashion_mnist, make_synthetic, random_split, select_classes
-from ...growth import grow, transfer
+from ...models.growth import grow, transfer
 from ...losses import CrossEntropy
 from ...models import LSTMClassifier, MLP, ConvTiny, ConvVeryTiny
 from ...results import RunStore
-from ...train import TrainConfig, evaluate, fit, seed_everything
+from ...training.loop import TrainConfig, evaluate, fit, seed_everything
 
 __all__ = ["GrowthTask", "growth_tasks", "run_growth_task", "teacher_records", "reach_target",
            "epochs_to_reach", "INIT_LABELS"]

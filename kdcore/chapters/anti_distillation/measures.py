@@ -21,7 +21,7 @@ from torch import nn
 
 from ...data import Split
 from ...models import MLP
-from ...robustness import fgsm_report, never_predicted, param_noise_accuracy, weight_norm
+from ...training.robustness import fgsm_report, never_predicted, param_noise_accuracy, weight_norm
 
 __all__ = ["robustness", "EpochProbe", "untouched_new_units", "duplicate_units", "nearest"]
 

@@ -10,7 +10,7 @@ last epoch; FGSM accuracy at ε = 0.018 and accuracy with Gaussian parameter noi
 from dataclasses import replace
 
 from ...results.paper import PaperNumber
-from ...verdicts import Claim, FailureRule
+from ...results.verdicts import Claim, FailureRule
 
 CHAPTER = "anti_distillation"
 _SRC = ("Petrushina et al. 2022, final paper Table 1 (intsystems/2022-Project-97, "
@@ -53,7 +53,7 @@ METRIC_KINDS = {metric: "accuracy" for metric in METRICS}
 FAILURE = [FailureRule("accuracy", 0.1)]
 EXPLAINED: list = []
 
-# The paper's claims as comparisons the run records decide (kdcore.verdicts), on the
+# The paper's claims as comparisons the run records decide (kdcore.results.verdicts), on the
 # faithful Table 1 rows (seeds pair: one teacher per seed).
 _AD, _XAVIER = fc_setting("AD, all λ (code's λ)"), fc_setting("Xavier")
 CLAIMS = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...display import mean_std
+from ...results.display import mean_std
 
 __all__ = ["records_frame", "curves_frame", "summary", "short_name"]
 
@@ -38,7 +38,7 @@ def curves_frame(records: list[dict], key: str, x_key: str | None = None) -> pd.
 
 
 def summary(records: list[dict], metrics: list[str] | None = None, short: bool = True) -> pd.DataFrame:
-    """Mean ± std over seeds per setting (strings from :func:`kdcore.display.mean_std`),
+    """Mean ± std over seeds per setting (strings from :func:`kdcore.results.display.mean_std`),
     with the number of runs; ``metrics`` picks and orders the columns (default: all)."""
     df = records_frame(records)
     metrics = metrics or [c for c in df.columns if c not in ("setting", "seed", "profile")]

@@ -28,14 +28,15 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ...config import ConfigBase, config_dataclass, check_choice, check_each, check_int, check_profile, check_range
+from ...run.config import ConfigBase
+from ...base.checks import config_dataclass, check_choice, check_each, check_int, check_profile, check_range
 from ...data import Split, first_n, load_fashion_mnist
-from ...growth import freeze_body, grow, transfer
+from ...models.growth import freeze_body, grow, transfer
 from ...losses import CrossEntropy
 from ...losses.anti_distillation import BLOCK_NORMS, AntiDistillation, MaskedCrossEntropy, masked_logits
 from ...models import MLP
 from ...results import RunStore
-from ...train import TrainConfig, fit, predict, seed_everything
+from ...training.loop import TrainConfig, fit, predict, seed_everything
 from .measures import EpochProbe, duplicate_units, robustness, untouched_new_units
 from .paper import fc_setting
 from .report import curves_frame, records_frame, summary

@@ -21,8 +21,8 @@ import time
 import torch
 
 from ...losses import CrossEntropy, CrossLayerVID, HintonKD, all_to_all_pairs
-from ...regressors import feature_shapes
-from ...train import cache_features, fit, predict, resolve_device, seed_everything
+from ...models.regressors import feature_shapes
+from ...training.loop import cache_features, fit, predict, resolve_device, seed_everything
 from .runners import CHAPTER, CONV_LAYERS, RESNET10_LAYERS, Lab, build, train_config
 
 __all__ = ["feature_cost", "COST_MODES"]

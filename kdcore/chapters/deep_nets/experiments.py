@@ -24,8 +24,8 @@ from torch import nn
 
 from ...data import Split
 from ...losses import CrossEntropy, CrossLayerVID, HintonKD
-from ...regressors import feature_shapes
-from ...train import evaluate, fit, seed_everything
+from ...models.regressors import feature_shapes
+from ...training.loop import evaluate, fit, seed_everything
 from .runners import CHAPTER, NAMES, Lab, build, train_config
 
 __all__ = ["Method", "alone", "hinton", "vid", "student_run", "hinton_draws", "hinton_sweep", "alone_run",

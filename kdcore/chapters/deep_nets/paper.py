@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from ...results.paper import PaperNumber
 from ...results.scoreboard import Explanation
-from ...verdicts import FailureRule
+from ...results.verdicts import FailureRule
 
 C = "deep_nets"
 PAPER = "Oleinik, Gorpinich & Bakhteev 2023 (in Russian)"
@@ -122,7 +122,7 @@ EXPLAINED = [
 
 
 def claims(tables: tuple[str, ...] = ("table1", "table2"), modes: tuple[str, ...] = ("faithful", "corrected")):
-    """The chapter's claims as comparisons of run records (decided by :mod:`kdcore.verdicts`).
+    """The chapter's claims as comparisons of run records (decided by :mod:`kdcore.results.verdicts`).
 
     Distilled rows are the trials chosen on *validation* and retrained on all rows (seeds
     of ``rerun_seeds``), so no claim rests on a choice made on the test set; the student
@@ -130,7 +130,7 @@ def claims(tables: tuple[str, ...] = ("table1", "table2"), modes: tuple[str, ...
     its own code (faithful: the authors' Hinton loss; corrected: the corrected one). Seeds
     pair (same initial student, same batches) where both sides ran the same seeds.
     """
-    from ...verdicts import Claim
+    from ...results.verdicts import Claim
 
     out = []
     rows = {"table1": ("T1", "ConvVeryTiny", "ConvTiny", ["pairwise", "all-to-all"]),

@@ -4,7 +4,7 @@ in Russian): the typed config, the data, the teachers and their cached outputs.
 :class:`DeepNetsConfig` holds every setting (papermill parameters = field names, also the
 keys of ``notebooks/params/deep_nets.yaml``). :class:`Lab` loads the data and builds the
 teachers *lazily*: a notebook whose run records all exist reads them and trains nothing,
-and needs no teacher weights either. Teachers live in :class:`kdcore.checkpoints.ModelStore`
+and needs no teacher weights either. Teachers live in :class:`kdcore.results.model_store.ModelStore`
 (keyed by their full training config, resumable per epoch); their records (test
 accuracy) in :class:`kdcore.results.RunStore`. The authors' setup (PAPERS.md §5,
 intsystems/2023-Project-115): the first 10,112 CIFAR-10 training images in their stored
@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ...checkpoints import ModelStore, StoredModel, model_key
-from ...config import ConfigBase, check_choice, check_each, check_int, check_profile, check_range
+from ...results.model_store import ModelStore, StoredModel, model_key
+from ...run.config import ConfigBase
+from ...base.checks import check_choice, check_each, check_int, check_profile, check_range
 from ...data import Split, first_n, load_cifar10
 from ...losses import CrossEntropy
 from ...models import ConvTiny, ConvVeryTiny, PreActResNet
 from ...results import RunStore
-from ...train import TrainConfig, cache_features, evaluate, fit, predict, resolve_device
+from ...training.loop import TrainConfig, cache_features, evaluate, fit, predict, resolve_device
 
 CHAPTER = "deep_nets"
 ARCHS = ("resnet18", "resnet10", "conv_tiny", "conv_very_tiny")

@@ -14,7 +14,7 @@ from . import paper
 from .data import DATASETS, LABELS, load_table_data, xor_synthetic
 from .runners import CHAPTER, METHODS, HeterogeneousConfig, random_start, setting, teacher
 from .jobs import jobs, run_job
-from .pairs import SINGLE_DIRECTIONS, cross_run, cross_setting, layer_pairs, single_pair_run, single_setting, sweep_run
+from .pairs import (SINGLE_DIRECTIONS, cross_run, cross_setting, layer_pairs, single_pair_run, single_setting, sweep_run)
 from .table import hyperopt_runs, table_run, table_runs
 
 NUMBERS = paper.NUMBERS

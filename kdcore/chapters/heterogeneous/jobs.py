@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 
-from ...profile_cli import load_profile
+from ...run.profile_cli import load_profile
 from ...results import RunStore
 from .pairs import SINGLE_DIRECTIONS, cross_run, single_pair_run, sweep_run
 from .runners import CHAPTER, HeterogeneousConfig

@@ -24,9 +24,9 @@ import torch
 from ...hyper import ClampedScalar, HyperConfig, HyperStep, SimplexWeights
 from ...losses import CrossEntropy, CrossLayerVID, HintonKD, MetaCrossLayer, neg_log_weights
 from ...models import build_model
-from ...regressors import feature_shapes
+from ...models.regressors import feature_shapes
 from ...results import RunStore
-from ...train import TrainConfig, cache_features, cache_outputs, fit, resolve_device, seed_everything
+from ...training.loop import TrainConfig, cache_features, cache_outputs, fit, resolve_device, seed_everything
 from .runners import CHAPTER, HeterogeneousConfig, data, teacher
 
 __all__ = ["LAYERS", "STUDENT_LAYERS", "layer_pairs", "sweep_run", "sweep_setting", "single_pair_run", "single_setting", "SINGLE_DIRECTIONS", "cross_run",

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from ...results.paper import PaperNumber
 from ...results.scoreboard import Explanation
-from ...verdicts import Claim, FailureRule, failure_rule_for
+from ...results.verdicts import Claim, FailureRule, failure_rule_for
 from .data import LABELS
 from .runners import setting
 

@@ -28,13 +28,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from ...config import ConfigBase, check_choice, check_each, check_int, check_profile, check_range
+from ...run.config import ConfigBase
+from ...base.checks import check_choice, check_each, check_int, check_profile, check_range
 from ...hyper import HyperConfig
 from ...losses import CrossEntropy
 from ...models import MLP, build_model
 from ...results import RunStore
 from ...data import Split
-from ...train import TrainConfig, cache_outputs, evaluate, fit, resolve_device, seed_everything
+from ...training.loop import TrainConfig, cache_outputs, evaluate, fit, resolve_device, seed_everything
 from .data import DATASETS, LABELS, SYNTHETIC, TableData, load_table_data, synthetic_feature
 
 CHAPTER = "heterogeneous"

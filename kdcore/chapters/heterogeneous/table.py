@@ -17,10 +17,9 @@ import pandas as pd
 from ...hyper import HintonMeta, HyperConfig, HyperStep, TrajectoryExtrapolation
 from ...losses import CrossEntropy, MetaHintonKD
 from ...results import RunStore
-from ...train import TrainConfig, evaluate, fit, seed_everything
+from ...training.loop import TrainConfig, evaluate, fit, seed_everything
 from .data import SYNTHETIC, synthetic_feature
-from .runners import (CHAPTER, HeterogeneousConfig, _student, data, random_start, setting, train_with_logits,
-                      _teacher_name)
+from .runners import (CHAPTER, HeterogeneousConfig, _student, data, random_start, setting, train_with_logits, _teacher_name)
 
 __all__ = ["table_run", "hyperopt_runs", "table_runs", "student_config"]
 

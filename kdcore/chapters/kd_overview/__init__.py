@@ -12,9 +12,7 @@ from .config import KDOverviewConfig
 from .gradients import gradient_scaling_table, soft_gradient
 from .paper import claims
 from .pruning import obd_experiment, obd_methods, obd_setting
-from .runners import (CHAPTER, Data, bias_metric, distillation_runs, ensemble_name, ensemble_runs,
-                      load_data, student_name, teacher_name, train_student, train_teacher,
-                      transfer_names, transfer_set_runs)
+from .runners import (CHAPTER, Data, bias_metric, distillation_runs, ensemble_name, ensemble_runs, load_data, student_name, teacher_name, train_student, train_teacher, transfer_names, transfer_set_runs)
 
 NUMBERS = paper.NUMBERS
 

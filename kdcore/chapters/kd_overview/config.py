@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import field
 
-from ...config import ConfigBase, config_dataclass, check_choice, check_each, check_int, check_profile, check_range
+from ...run.config import ConfigBase
+from ...base.checks import config_dataclass, check_choice, check_each, check_int, check_profile, check_range
 
 __all__ = ["KDOverviewConfig"]
 

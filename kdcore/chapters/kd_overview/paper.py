@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from ...results.paper import PaperNumber
 from ...results.scoreboard import Explanation
-from ...verdicts import Claim, FailureRule
+from ...results.verdicts import Claim, FailureRule
 from .config import KDOverviewConfig
 from .runners import bias_metric, ensemble_name, student_name, teacher_name, transfer_names
 
@@ -49,7 +49,7 @@ EXPLAINED = [
 
 
 def claims(cfg: KDOverviewConfig) -> list[Claim]:
-    """The chapter's claims for the settings ``cfg`` runs, decided by :mod:`kdcore.verdicts`."""
+    """The chapter's claims for the settings ``cfg`` runs, decided by :mod:`kdcore.results.verdicts`."""
     teacher, student = teacher_name(cfg), student_name(cfg)
     hard, kd = transfer_names(cfg)
     c, t = cfg.omitted_class, cfg.temperature

@@ -24,7 +24,7 @@ from ...losses import CrossEntropy
 from ...models import MLP
 from ...obd import hessian, saliency as obd
 from ...results import RunStore
-from ...train import evaluate, fit, seed_everything
+from ...training.loop import evaluate, fit, seed_everything
 from .config import KDOverviewConfig
 from .runners import CHAPTER, Data, train_config
 

@@ -25,10 +25,10 @@ from torch import nn
 from ...data import Split, load_dataset, random_split, select_classes
 from ...losses import CrossEntropy, HintonKD
 from ...models import MLP
-from ...regularization import Jittered, MaxNorm, RandomShift
+from ...training.regularization import Jittered, MaxNorm, RandomShift
 from ...results import RunStore
 from ...results.records import TrainedModel
-from ...train import TrainConfig, cache_outputs, fit, predict, seed_everything
+from ...training.loop import TrainConfig, cache_outputs, fit, predict, seed_everything
 from .config import KDOverviewConfig
 
 __all__ = ["CHAPTER", "Data", "load_data", "teacher_name", "student_name", "train_teacher",

@@ -11,9 +11,7 @@
 
 from . import data, integral, paper, report
 from .regression import REG_TRAIN, run_reg_train, run_regression
-from .runners import (CHAPTER, CONTINUED, REG_STUDENT_SIZES, REG_TEACHER_SIZES, SETTINGS, STUDENT_SIZES,
-                      TEACHER_SIZES, TEACHER_VIA_PHI, TEACHERS, Lab, MultidomainConfig, run_classification,
-                      run_sweeps, run_teachers)
+from .runners import (CHAPTER, CONTINUED, REG_STUDENT_SIZES, REG_TEACHER_SIZES, SETTINGS, STUDENT_SIZES, TEACHER_SIZES, TEACHER_VIA_PHI, TEACHERS, Lab, MultidomainConfig, run_classification, run_sweeps, run_teachers)
 
 NUMBERS = paper.NUMBERS
 CLAIMS = paper.CLAIMS

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import field
 
-from ...config import ConfigBase, check_bool, check_each, check_int, check_profile, check_range, config_dataclass
+from ...run.config import ConfigBase
+from ...base.checks import check_bool, check_each, check_int, check_profile, check_range, config_dataclass
 
 __all__ = ["MultidomainConfig"]
 

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ...data import (BIKE_ALL_FEATURES, BIKE_LEAK_FREE_FEATURES, ImagePrep, Split, first_n,
-                   load_bike_sharing, load_fashion_mnist, load_mnist, random_split)
+from ...data import (BIKE_ALL_FEATURES, BIKE_LEAK_FREE_FEATURES, ImagePrep, Split, first_n, load_bike_sharing, load_fashion_mnist, load_mnist, random_split)
 
 __all__ = ["ImageDomains", "load_image_domains", "generated_mnist", "bike_features",
            "load_bike_splits", "load_bike_validation", "BIKE_READINGS", "BIKE_MAIN_FEATURES",

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from ...results.paper import PaperNumber
 from ...results.scoreboard import Explanation
-from ...verdicts import Claim, FailureRule
+from ...results.verdicts import Claim, FailureRule
 
 _THESIS = "thesis kbayazitov/distillation, code/main.ipynb (PAPERS.md §3 table)"
 _NOTE = "5 attempts continuing one student (not re-initialised)"
@@ -93,7 +93,7 @@ EXPLAINED = [
                 evidence="Table 5 names neither its 15 input features nor their preprocessing"),
 ]
 
-# The paper's claims as comparisons the run records decide (kdcore.verdicts), on our main,
+# The paper's claims as comparisons the run records decide (kdcore.results.verdicts), on our main,
 # re-initialised students. Seeds pair: student seed i has the same split, initial weights
 # and teacher (seed i mod teacher_seeds) in every setting.
 _ALONE, _FULL = "Small, no teacher", "full FMNIST, no teacher"

@@ -34,7 +34,7 @@ from ...losses import MSE
 from ...losses.multidomain import MultiDomainKD
 from ...models import MLP
 from ...results import RunStore
-from ...train import TrainConfig, cache_outputs, evaluate, fit, seed_everything
+from ...training.loop import TrainConfig, cache_outputs, evaluate, fit, seed_everything
 from .data import BIKE_READINGS, BIKE_SUFFIX, load_bike_splits, load_bike_validation
 from .runners import CHAPTER, REG_TEACHER_SIZES, MultidomainConfig, _train_cfg
 

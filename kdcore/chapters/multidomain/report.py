@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ...mappings import DilatedConv, GaussianNoise
+from ...models.mappings import DilatedConv, GaussianNoise
 from ...results import format_metric
 from .paper import NUMBERS
 

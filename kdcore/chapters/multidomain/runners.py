@@ -19,11 +19,11 @@ import torch
 from ...data import Split, first_n
 from ...losses import CrossEntropy
 from ...losses.multidomain import MultiDomainKD
-from ...mappings import Composed, DilatedConv, GaussianNoise, IdentityMap, PairedELBO, PairedVAE, VAEMap, pair_by_label
+from ...models.mappings import (Composed, DilatedConv, GaussianNoise, IdentityMap, PairedELBO, PairedVAE, VAEMap, pair_by_label)
 from ...models import MLP
 from ...results import RunStore
 from ...results.records import TrainedModel
-from ...train import TrainConfig, cache_outputs, evaluate, fit, seed_everything
+from ...training.loop import TrainConfig, cache_outputs, evaluate, fit, seed_everything
 from .config import MultidomainConfig
 from .data import ImageDomains, generated_mnist, load_image_domains
 from .integral import integral_criterion

@@ -22,7 +22,7 @@ __all__ = ["load_profile", "run_parts"]
 
 C = TypeVar("C")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]   # the repository (kdcore/run/ -> ../..)
 
 
 def load_profile(name: str, config_cls: type[C], profile: str, params: Path | None = None,
@@ -55,7 +55,7 @@ def load_profile(name: str, config_cls: type[C], profile: str, params: Path | No
 def run_parts(name: str, config_cls: type, parts: dict[str, Callable[[Any, Any], object]],
               argv: list[str] | None = None) -> int:
     """Parse the command line, build and validate the config, run the chosen parts in order."""
-    from .results import RunStore
+    from ..results import RunStore
 
     parser = argparse.ArgumentParser(prog=f"python -m kdcore.chapters.{name}",
                                      description=f"Run the experiments of chapter {name!r}.")

@@ -28,10 +28,10 @@ import torch
 from torch import Tensor
 
 from . import cifar_mirror
-from .config import check_choice
-from .data_files import HOW_TO_GET as _HOW_TO_GET
-from .data_files import SOURCES, DataError, ensure, verify_file
-from .data_files import may_download as _may_download
+from ..base.checks import check_choice
+from .sources import HOW_TO_GET as _HOW_TO_GET
+from .sources import SOURCES, DataError, ensure, verify_file
+from .sources import may_download as _may_download
 
 __all__ = [
     "DataError", "Split", "ImagePrep", "data_root", "load_dataset", "load_mnist",
@@ -203,7 +203,7 @@ def _cifar_split(x_nhwc: np.ndarray, y: np.ndarray, description: str) -> Split:
 
 
 def _load_cifar_mirror(root: Path, train: bool, test_set: str) -> Split:
-    """The offline mirror (see :mod:`kdcore.cifar_mirror`), checksummed, as a Split."""
+    """The offline mirror (see :mod:`kdcore.data.cifar_mirror`), checksummed, as a Split."""
     if train or test_set == "exact_1k":
         for rel in SOURCES["cifar10"].files:   # labels and every sprite (a replaced one is named)
             if "convnetjs_png" in rel:
@@ -353,9 +353,3 @@ def select_classes(split: Split, classes: Sequence[int]) -> Split:
     """Rows whose label is in ``classes`` (labels kept as they are, e.g. 0-4 of 10)."""
     mask = torch.isin(split.y, torch.as_tensor(list(classes)))
     return split.subset(mask.nonzero().squeeze(1), f"{split.description} [classes {list(classes)}]")
-
-
-if __name__ == "__main__":  # python -m kdcore.data fetch | check (see kdcore.data_cli)
-    from kdcore.data_cli import main
-
-    raise SystemExit(main())

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 if TYPE_CHECKING:
-    from .train import TrainConfig
+    from .loop import TrainConfig
 
 __all__ = ["History", "NonFiniteLossError", "check_finite"]
 

@@ -30,8 +30,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from .results.records import results_root
-from .train import History
+from .records import results_root
+from ..training.loop import History
 
 __all__ = ["ModelStore", "StoredModel", "CheckpointError", "model_key", "load_file"]
 
@@ -117,7 +117,7 @@ class ModelStore:
             config: every setting that determines the trained weights (JSON-able).
             build: makes the untrained model (seeded inside, so it is reproducible).
             fit_fn: ``fit_fn(model, resume, on_checkpoint) -> History``; passes ``resume``
-                and ``on_checkpoint`` on to :func:`kdcore.train.fit`.
+                and ``on_checkpoint`` on to :func:`kdcore.training.loop.fit`.
             name: readable prefix of the file name (e.g. ``"resnet18"``).
         """
         final, partial = self.path(config, name), self.partial_path(config, name)

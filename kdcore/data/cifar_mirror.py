@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .files import UnreadableFileError, atomic_write, load_torch
+from ..base.files import UnreadableFileError, atomic_write, load_torch
 
 __all__ = ["read", "MirrorError", "CLASSES", "TEST_SETS"]
 

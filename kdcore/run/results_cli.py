@@ -1,16 +1,16 @@
-"""``python -m kdcore.results [--chapter C] [--format table|csv|markdown] [--root DIR]``,
-``python -m kdcore.results --summary`` and ``python -m kdcore.results --page DIR``.
+"""``python -m kdcore results [--chapter C] [--format table|csv|markdown] [--root DIR]``,
+``python -m kdcore results --summary`` and ``python -m kdcore results --page DIR``.
 
 The command line is the one place that knows every chapter: it gathers their paper
-numbers, metric kinds, explained misses and claims (:mod:`kdcore.chapters`) and hands
+numbers, metric kinds, explained misses and claims (:mod:`kdcore.chapters`, imported by name) and hands
 them to the table, scoreboard and page builders of the core, which import no chapter.
 
 - default: the paper-vs-ours table of every chapter (every profile);
-- ``--summary``: one line per chapter (paper profile, :mod:`.scoreboard`): distinct paper
+- ``--summary``: one line per chapter (paper profile, :mod:`kdcore.results.scoreboard`): distinct paper
   numbers, agree / differ / inconclusive, failed settings, the wrong-pairing agreement
   rate, misses by grade of explanation, and the verdicts of its claims with how many of
   their effects have the paper's sign;
-- ``--page DIR``: the results page's generated files (:mod:`.page`).
+- ``--page DIR``: the results page's generated files (:mod:`kdcore.results.page`).
 """
 
 from __future__ import annotations
@@ -22,12 +22,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import chapters
-from ..verdicts import verdict_table
-from .records import CorruptRecordError, RunStore, _slug, results_root
-from .scoreboard import (PAPER_PROFILE, chapter_summary, claim_effects, power, score, summary_lines,
-                         verdict_counts)
-from .table import comparison_table, markdown_sections
+from .chapters import book
+from ..results.verdicts import verdict_table
+from ..results.records import CorruptRecordError, RunStore, _slug, results_root
+from ..results.scoreboard import (PAPER_PROFILE, chapter_summary, claim_effects, power, score, summary_lines, verdict_counts)
+from ..results.table import comparison_table, markdown_sections
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent.parent / "notebooks"
 
@@ -40,13 +39,13 @@ def _title(name: str) -> str:
 
 
 def _verdicts(root: str | None, chapter: str | None) -> dict[str, pd.DataFrame]:
-    store = RunStore(root)
+    store, chapters = RunStore(root), book()
     return {name: verdict_table(store.records(name), claims, PAPER_PROFILE)
             for name, claims in chapters.claims().items() if claims and chapter in (None, name)}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kdcore.results", description="The paper-vs-ours table of every chapter.")
+    parser = argparse.ArgumentParser(prog="python -m kdcore results", description="The paper-vs-ours table of every chapter.")
     parser.add_argument("--chapter", default=None, help="only this chapter (notebook name)")
     parser.add_argument("--format", choices=("table", "csv", "markdown"), default="table")
     parser.add_argument("--root", default=None, help="results folder (default: results_root())")
@@ -56,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
                            "rate, misses by grade, claims (paper profile)")
     what.add_argument("--page", metavar="DIR", default=None, help="write the results page's files into DIR")
     args = parser.parse_args(argv)
+    chapters = book()
     root = Path(args.root) if args.root is not None else results_root()
     if not root.is_dir():
         print(f"error: results folder {root} does not exist (--root)", file=sys.stderr)
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         effects = {name: claim_effects(chapters.claims()[name], v, numbers) for name, v in verdicts.items()}
         if args.page:
             titles = {name: _title(name) for name in chapters.names()}
-            from .page import write_page   # matplotlib and itables only when a page is wanted
+            from ..results.page import write_page   # matplotlib and itables only when a page is wanted
 
             for path in write_page(args.page, scored, df, verdicts, titles, powered, effects):
                 print(f"wrote {path}")

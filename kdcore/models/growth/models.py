@@ -2,7 +2,7 @@
 
 Petrushina et al. (2022), anti-distillation: ``u_1 = φ(w*)``. :func:`grow` builds one
 unit map per hidden layer (pad maps for zero / uniform pad, random replication maps for
-Net2Net) and applies the layer operators of :mod:`kdcore.growth.layers`; the class axis
+Net2Net) and applies the layer operators of :mod:`kdcore.models.growth.layers`; the class axis
 of the output layer is always a pad map (new classes have no teacher unit: zeros for
 zero pad, the student's default init otherwise). :func:`transfer` is the other baseline:
 the teacher's body with a new head.
@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from .layers import UnitMap, grow_conv_bn, grow_linear, grow_lstm
-from ..models import MLP, LSTMClassifier, _ConvSmall
+from .. import MLP, LSTMClassifier, _ConvSmall
 
 __all__ = ["GrowthMethod", "GROWTH_METHODS", "grow", "transfer", "freeze_body"]
 

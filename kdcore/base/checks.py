@@ -1,4 +1,4 @@
-"""Typed, validated run configs: the decorator, the range helpers, papermill's parameters.
+"""Typed, validated run configs: the decorator and the range helpers (the bottom layer).
 
 Every chapter turns its papermill parameters into a config class decorated with
 :func:`config_dataclass`, a pydantic dataclass in strict mode: a field typed ``bool``
@@ -11,7 +11,6 @@ bad value fails *before* any data is loaded or any model trained, with a
 
 from __future__ import annotations
 
-import ast
 import difflib
 import functools
 import math
@@ -22,8 +21,7 @@ import pydantic
 import pydantic.dataclasses
 
 __all__ = ["ConfigError", "config_dataclass", "check_range", "check_int", "check_choice", "check_each",
-           "check_bool", "check_profile", "PROFILES", "ConfigBase", "injected_parameters",
-           "unknown_names_message"]
+           "check_bool", "check_profile", "PROFILES", "unknown_names_message"]
 
 
 class ConfigError(ValueError):
@@ -135,64 +133,3 @@ def unknown_names_message(unknown: Iterable[str], known: Iterable[str], where: s
         parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     return (f"unknown parameter{'s' if len(parts) > 1 else ''} {', '.join(parts)} in {where}; "
             f"the parameters are {known}")
-
-
-PAPERMILL_HEADER = "# Parameters"   # the first line of the cell papermill injects (Python kernels)
-
-
-def injected_parameters(namespace: dict[str, Any]) -> list[str]:
-    """Names that papermill injected into a running notebook, in order.
-
-    papermill executes its parameters as a code cell starting with ``# Parameters``
-    right after the cell tagged ``parameters``; IPython keeps every executed cell's source
-    in ``In``. Outside papermill (nbval, a plain kernel, a script) the list is empty.
-    """
-    names: list[str] = []
-    for source in namespace.get("In") or []:
-        if isinstance(source, str) and source.lstrip().startswith(PAPERMILL_HEADER):
-            for node in ast.parse(source).body:
-                if isinstance(node, ast.Assign):
-                    names += [t.id for t in node.targets if isinstance(t, ast.Name)]
-    return names
-
-
-class ConfigBase:
-    """Mixin for the chapters' config classes (decorated with :func:`config_dataclass`).
-
-    ``Config.from_namespace(globals())`` picks the fields from a notebook's namespace
-    (the ``parameters`` cell plus what papermill injected), so papermill parameter names
-    equal the field names and validation runs before any work. A parameter papermill
-    injected that is not a field (``-p temprature 5``) is refused, never ignored; then
-    :meth:`preflight` checks the data the runs will read.
-    """
-
-    @classmethod
-    def from_namespace(cls, namespace: dict[str, Any]):
-        import dataclasses
-
-        names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-        unknown = [n for n in injected_parameters(namespace) if n not in names]
-        if unknown:
-            raise ConfigError(unknown_names_message(unknown, names, "the papermill parameters"))
-        missing = [n for n in names if n not in namespace]
-        if missing:
-            raise ConfigError(f"parameters {missing} are missing from the notebook's parameters cell")
-        cfg = cls(**{n: namespace[n] for n in names})
-        cfg.preflight()
-        return cfg
-
-    def required_data(self) -> tuple[str, ...]:
-        """The datasets (names of :data:`kdcore.data_files.SOURCES`) this config's runs read."""
-        return ()
-
-    def preflight(self) -> None:
-        """Check every file of :meth:`required_data` up front (sha256, extracted files included),
-        so a missing or corrupt file stops the notebook before its first run."""
-        from .data import require   # the data layer imports this module
-
-        require(*self.required_data())
-
-    def asdict(self) -> dict[str, Any]:
-        import dataclasses
-
-        return dataclasses.asdict(self)  # type: ignore[arg-type]

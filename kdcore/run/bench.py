@@ -1,4 +1,4 @@
-"""``python -m kdcore.bench``: how much our training loop costs beyond the model itself.
+"""``python -m kdcore.run.bench``: how much our training loop costs beyond the model itself.
 
 For one model and one dataset (an MLP on the 60,000 MNIST training images), it prints:
 
@@ -39,10 +39,10 @@ import time
 import torch
 import torch.nn.functional as F
 
-from .data import data_root, load_mnist
-from .losses import CrossEntropy, HintonKD
-from .models import MLP
-from .train import TrainConfig, cache_outputs, fit
+from ..data import data_root, load_mnist
+from ..losses import CrossEntropy, HintonKD
+from ..models import MLP
+from ..training.loop import TrainConfig, cache_outputs, fit
 
 
 def _min_time(fn, repeats: int) -> float:
@@ -65,7 +65,7 @@ def _plain_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, batches) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kdcore.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m kdcore.run.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", nargs="+", default=["784,64,10", "784,256,128,64,64,10"],
                         help="one or more MLPs as comma-separated layer sizes (default: the "
                              "multi-domain chapter's MNIST student and teacher)")
@@ -94,10 +94,10 @@ def bench_hyper(bs: int, repeats: int, n_batches: int = 20) -> dict[str, float]:
     Inputs are random CIFAR-shaped tensors with random teacher logits: the cost of a step
     does not depend on the pixel values. Returns the ratios.
     """
-    from .data import Split
-    from .hyper import HintonMeta, HyperConfig, HyperStep
-    from .losses import MetaHintonKD
-    from .models import ConvVeryTiny
+    from ..data import Split
+    from ..hyper import HintonMeta, HyperConfig, HyperStep
+    from ..losses import MetaHintonKD
+    from ..models import ConvVeryTiny
 
     g = torch.Generator().manual_seed(0)
     n = bs * n_batches
@@ -136,7 +136,7 @@ def bench_model(sizes: list[int], train, bs: int, repeats: int) -> None:
 
     # (a) bare compute: the same model, optimiser and batches, inputs prepared in advance.
     model = MLP(sizes)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)  # as in kdcore.train
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)  # as in kdcore.training.loop
     x_all = train.prepare(train.x)
     perm = torch.randperm(n)
     batches = [(x_all[perm[i:i + bs]], train.y[perm[i:i + bs]]) for i in range(0, n, bs)]
@@ -200,11 +200,11 @@ def _fit_epoch_seconds(model, split, objective, bs: int, repeats: int, bf16: boo
 
 def bench_cifar_distillation(rows: int, a2a_rows: int, bs: int, repeats: int, a2a_repeats: int = 1) -> None:
     """Print (d) and (e). Teachers are untrained: the timing does not depend on their weights."""
-    from .data import first_n, load_cifar10
-    from .losses import CrossLayerVID, all_to_all_pairs
-    from .models import ConvTiny, resnet10, resnet18
-    from .regressors import feature_shapes
-    from .train import cache_features, resolve_device
+    from ..data import first_n, load_cifar10
+    from ..losses import CrossLayerVID, all_to_all_pairs
+    from ..models import ConvTiny, resnet10, resnet18
+    from ..models.regressors import feature_shapes
+    from ..training.loop import cache_features, resolve_device
 
     device = resolve_device("auto")
     bf16 = True
@@ -262,9 +262,9 @@ def step_flops(model: torch.nn.Module, objective, batch: dict) -> float:
 def bench_sampled_a2a(small, feats, pairs, t_shapes, s_shapes, bs: int, repeats: int, bf16: bool,
                       base: float, exact, ks=(None, 8, 4, 2)) -> dict:
     """Row (e) continued: pooled pairs, all or ``k`` sampled, time and FLOPs per step ÷ student-only."""
-    from .losses import CrossEntropy
-    from .losses.cross_layer_sampled import SampledCrossLayerVID
-    from .models import ConvTiny
+    from ..losses import CrossEntropy
+    from ..losses.cross_layer_sampled import SampledCrossLayerVID
+    from ..models import ConvTiny
 
     idx = torch.arange(min(bs, len(feats)))
     batch = {"x": small.prepare(small.x[idx]).float(), "y": small.y[idx],
@@ -298,7 +298,7 @@ def sampled_gradient_noise(make, batch: dict, draws: int = 16) -> float:
     ``mean_draws ‖ĝ − g‖² / ‖g‖²`` with ``g`` the all-pairs gradient of the same objective."""
     import copy
 
-    from .models import ConvTiny
+    from ..models import ConvTiny
 
     torch.manual_seed(0)
     model, obj = ConvTiny(), make()

@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from .data import Split
-from .train import iterate_batches
+from ..data import Split
+from .loop import iterate_batches
 
 __all__ = ["fgsm_perturb", "fgsm_accuracy", "fgsm_report", "param_noise_accuracy", "never_predicted",
            "weight_norm"]

@@ -15,8 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .data import data_root
-from .data_files import HOW_TO_GET, SOURCES, DataError, ensure, problems
+from . import data_root
+from .sources import HOW_TO_GET, SOURCES, DataError, ensure, problems
 
 
 def main(argv: list[str] | None = None) -> int:

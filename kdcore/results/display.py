@@ -54,7 +54,7 @@ def show_table(df: pd.DataFrame, caption: str = "", digits: int = 4) -> None:
 
 def show_comparison(df: pd.DataFrame, caption: str = "") -> None:
     """Display a :func:`kdcore.results.comparison_table` (one chapter) for readers."""
-    from .results import readable_table
+    from . import readable_table
 
     table = readable_table(df, chapter_column=False)
     styler = stable_styler(table, caption).hide(axis="index").set_properties(**{"text-align": "left"})
@@ -66,7 +66,7 @@ def show_comparison(df: pd.DataFrame, caption: str = "") -> None:
 def mean_std_table(df: pd.DataFrame, by: str, columns: list[str], caption: str = "") -> None:
     """Display ``columns`` of ``df`` grouped by ``by`` as "mean ± std" strings with the run
     count: the one number format of every chapter (see :func:`kdcore.results.format_metric`)."""
-    from .results import format_metric
+    from . import format_metric
 
     rows = {key: {**{col: format_metric(g[col].mean(), g[col].std(ddof=1) if len(g) > 1 else None, col)
                      for col in columns}, "runs": len(g)}
@@ -88,7 +88,7 @@ def mean_std(values, metric: str = "accuracy") -> str:
     """``"mean ± std"`` of ``values`` (sample std) in the book's one number format
     (:func:`kdcore.results.format_metric`, decimals by metric); one value
     gives the mean alone, no value ``"—"``."""
-    from .results import format_metric
+    from . import format_metric
 
     s = pd.Series(list(values), dtype=float).dropna()
     if s.empty:

@@ -14,7 +14,7 @@ Maps (as in the thesis code, kbayazitov/distillation ``src/mylib/train.py``):
 - :class:`DilatedConv`: fixed 3x3 kernel ``[[1,0,1],[0,1,0],[1,0,1]]``, dilation 2, no
   padding: ``28 x 28 -> 24 x 24``, returned flat ``(B, 576)``;
 - :class:`VAEMap`: encode with the shared encoder, sample ``z ~ q(z|x)``, decode with
-  one domain's decoder (Bernoulli means ``(B, 784)``), see :mod:`kdcore.mappings.vae`.
+  one domain's decoder (Bernoulli means ``(B, 784)``), see :mod:`kdcore.models.mappings.vae`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import check_range
+from ...base.checks import check_range
 
 __all__ = ["IdentityMap", "GaussianNoise", "DilatedConv", "VAEMap", "Composed", "DILATION_KERNEL"]
 
@@ -83,7 +83,7 @@ class DilatedConv(nn.Module):
 
 
 class VAEMap(nn.Module):
-    """``phi(x) = decoder_domain(z)``, ``z ~ q(z | x)`` of a trained :class:`kdcore.mappings.vae.PairedVAE`.
+    """``phi(x) = decoder_domain(z)``, ``z ~ q(z | x)`` of a trained :class:`kdcore.models.mappings.vae.PairedVAE`.
 
     The VAE is frozen (no gradients). ``sample=False`` decodes the posterior mean instead
     (deterministic; the thesis sampled). Output: ``(B, 784)`` Bernoulli means in (0, 1).

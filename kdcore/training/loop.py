@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from .config import check_choice, check_int, check_range, config_dataclass
-from .data import Split
+from ..base.checks import check_choice, check_int, check_range, config_dataclass
+from ..data import Split
 from .history import History, NonFiniteLossError, check_finite
 
 __all__ = ["TrainConfig", "History", "NonFiniteLossError", "fit", "evaluate", "predict", "cache_outputs", "cache_features",
@@ -125,7 +125,7 @@ def _materialize(split: Split) -> Split:
     """
     if split.x.dtype == torch.float32 or split.x.numel() * 4 > MATERIALIZE_BYTES:
         return split
-    from .data import Identity
+    from ..data import Identity
 
     return Split(split.prepare(split.x), split.y, Identity(), split.extras, split.description)
 
@@ -178,7 +178,7 @@ def fit(model: nn.Module, train: Split, objective: Callable[[nn.Module, dict[str
         resume: a state previously handed to ``on_checkpoint``: training continues after
             its epoch with its model, objective, optimiser, scheduler, shuffling generator
             and History, so an interrupted ``fit`` ends with the same weights as an
-            uninterrupted one (on CPU; see :mod:`kdcore.checkpoints`).
+            uninterrupted one (on CPU; see :mod:`kdcore.results.model_store`).
         on_checkpoint: called after every epoch with that state (tensors on the device).
 
     Raises:

@@ -1,4 +1,4 @@
-"""Execute the chapters with papermill: ``python -m kdcore.reproduce [--nb NAME] [--profile P]``.
+"""Execute the chapters with papermill: ``python -m kdcore.run.reproduce [--nb NAME] [--profile P]``.
 
 For every ``notebooks/<name>.py`` (jupytext py:percent): convert to a notebook, execute it
 with papermill (``--profile paper`` injects ``notebooks/params/<name>.yaml``; ``smoke``
@@ -34,7 +34,7 @@ from pathlib import Path
 
 __all__ = ["stamp", "chapters", "execute", "main", "parameter_names", "missing_records", "chapter_lock"]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]   # the repository (kdcore/run/ -> ../..)
 
 
 def chapters(root: Path = ROOT) -> list[str]:
@@ -56,7 +56,7 @@ def _params(root: Path, name: str, profile: str) -> dict:
     known = parameter_names(root, name)
     unknown = [k for k in params if k not in known]
     if unknown:   # papermill would only warn and the run would start with the default
-        from .config import ConfigError, unknown_names_message
+        from ..base.checks import ConfigError, unknown_names_message
 
         raise ConfigError(unknown_names_message(unknown, known, str(path)))
     return params
@@ -110,7 +110,7 @@ def _metadata(path: Path) -> dict:
 def missing_records(path: Path) -> list[str]:
     """The run records the executed notebook ``path`` read or wrote that no longer exist
     (paths relative to the results folder)."""
-    from .results import results_root
+    from ..results import results_root
 
     root = results_root()
     return [r for r in _metadata(path).get("records", []) if not (root / r).exists()]
@@ -155,7 +155,7 @@ def chapter_lock(out_dir: Path, name: str):
 
 
 def _records_read(log: Path) -> list[str]:
-    from .results import results_root
+    from ..results import results_root
 
     root = results_root().resolve()
     paths = {Path(line) for line in log.read_text().splitlines() if line} if log.exists() else set()
@@ -164,8 +164,8 @@ def _records_read(log: Path) -> list[str]:
 
 def _stale_records(name: str, profile: str) -> int:
     """How many of the chapter's records of ``profile`` would be recomputed as stale."""
-    from .results import RunStore
-    from .results.records import is_current
+    from ..results import RunStore
+    from ..results.records import is_current
 
     store = RunStore(profile=profile)
     if store.keep_stale:
@@ -224,7 +224,7 @@ def execute(name: str, profile: str = "paper", out_dir: Path | None = None, root
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kdcore.reproduce", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m kdcore.run.reproduce", description=__doc__.split("\n")[0])
     parser.add_argument("--nb", default=None, help="one chapter (notebook name); default: all")
     parser.add_argument("--profile", default="paper", choices=("paper", "smoke"))
     parser.add_argument("--force", action="store_true", help="re-execute even if up to date")

@@ -86,7 +86,7 @@ class PairedVAE(nn.Module):
 
 
 class PairedELBO:
-    """Objective for :func:`kdcore.train.fit`: ``-ELBO`` of a :class:`PairedVAE`.
+    """Objective for :func:`kdcore.training.loop.fit`: ``-ELBO`` of a :class:`PairedVAE`.
 
     ``batch["x"]`` is the prepared source image (reconstructed by decoder ``source``);
     ``batch[key]`` the paired image of domain ``target`` (``uint8`` or float in [0, 1]).

@@ -23,7 +23,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from .config import check_int, check_range
+from ..base.checks import check_int, check_range
 
 __all__ = ["RandomShift", "Jittered", "MaxNorm"]
 
