@@ -49,7 +49,7 @@ if importlib.util.find_spec("kdcore") is None:
 
 # %% tags=["parameters"]
 # Smoke profile: seconds on a CPU. The paper profile is notebooks/params/deep_nets.yaml;
-# on a GPU run it as a script first: python -m kdcore.chapters.deep_nets --profile paper --workers 12
+# on a GPU run the runner first: python -m kdcore run deep_nets --profile paper --workers 12
 profile = "smoke"
 n_train = 128
 val_size = 64

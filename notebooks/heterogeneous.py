@@ -31,7 +31,7 @@
 # tested) and measures it where its profile runs the CIFAR-10 parts (see the notice below).
 #
 # Every number below comes from a run record (written by this notebook or, for the paper
-# profile, by the same code run as a script, `python -m kdcore.chapters.heterogeneous`; see
+# profile, by the same code run through the runner, `python -m kdcore run heterogeneous`; see
 # the [results page](../results.md)) or, for the authors' numbers, from
 # `kdcore/chapters/heterogeneous/paper.py`; the profile that produced it is printed with it.
 
@@ -47,7 +47,7 @@ if importlib.util.find_spec("kdcore") is None:
 
 # %% tags=["parameters"]
 # Smoke profile: runs in well under a minute on a CPU. The paper profile is
-# notebooks/params/heterogeneous.yaml (also runnable as: python -m kdcore.chapters.heterogeneous).
+# notebooks/params/heterogeneous.yaml (also runnable as: python -m kdcore run heterogeneous).
 profile = "smoke"
 datasets = ["synthetic"]
 methods = ["none", "naive", "random", "gradient", "hyperopt", "proposed"]
@@ -95,7 +95,7 @@ from kdcore.chapters.heterogeneous import report
 from kdcore.results.display import (profile_notice, relative_path, show_comparison, show_markdown, show_source, show_table)
 from kdcore.hyper import HyperStep, hypergradient
 from kdcore.losses import meta_kd_loss
-from kdcore.run.profile_cli import ROOT, load_profile
+from kdcore.run.profile import ROOT, load_profile
 from kdcore.results import RunStore, comparison_table
 from kdcore.results.records import is_current
 from kdcore.results.verdicts import verdict_markdown, verdict_table

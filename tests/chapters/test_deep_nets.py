@@ -12,7 +12,7 @@ import yaml
 
 from kdcore.chapters import deep_nets as ch
 from kdcore.chapters.deep_nets import runners, search
-from kdcore.run.profile_cli import load_profile
+from kdcore.run.profile import load_profile
 from kdcore.losses import HintonKD, authors_lambda, kd_loss_oleinik2023
 from kdcore.results import RunStore
 

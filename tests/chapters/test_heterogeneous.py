@@ -48,7 +48,7 @@ def test_cifar10_cpu_parameters_are_the_paper_profile_with_a_shorter_teacher():
 
     from kdcore.chapters.heterogeneous import HeterogeneousConfig
     from kdcore.chapters.heterogeneous.jobs import load_config
-    from kdcore.run.profile_cli import load_profile
+    from kdcore.run.profile import load_profile
 
     side_path = ROOT / "notebooks" / "params" / "heterogeneous_cifar10_cpu.yaml"
     paper = dataclasses.asdict(load_config("paper"))

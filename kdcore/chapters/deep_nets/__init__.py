@@ -7,7 +7,7 @@
 - :mod:`.cost`         what the teacher's outputs cost a student run;
 - :mod:`.report`       tables and figure data from the run records;
 - :mod:`.paper`        the paper's and the authors' notebooks' numbers as data, and the claims;
-- :mod:`.script`       ``python -m kdcore.chapters.deep_nets``: the experiments as a script, on several processes.
+- :mod:`.graph`        the experiments as jobs for ``python -m kdcore run deep_nets``.
 """
 
 from . import cost, experiments, paper, report, runners, search

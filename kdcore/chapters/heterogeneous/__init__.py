@@ -4,10 +4,10 @@
 - :mod:`.runners`  the typed config, teachers and cached teacher logits;
 - :mod:`.table`    the runs of the 2022 table (none / naive / random / gradient / hyperopt / proposed);
 - :mod:`.pairs`    the draft's fixed-lambda sweep, single-pair bi-level run, and all T x S pairs;
-- :mod:`.jobs`     every run as an independent job for the script entry point;
+- :mod:`.jobs`     every run as an independent job, for the runner;
+- :mod:`.graph`    those jobs as a graph for ``python -m kdcore run heterogeneous``;
 - :mod:`.report`   summaries (mean and max over runs) and the claims the chapter decides;
 - :mod:`.paper`    the authors' numbers as data;
-- ``python -m kdcore.chapters.heterogeneous --profile paper`` runs the paper profile as a script.
 """
 
 from . import paper

@@ -25,7 +25,7 @@ __all__ = ["CONFIG", "jobs", "SIDE_PARAMS"]
 def _config(cfg: HeterogeneousConfig, side: bool) -> HeterogeneousConfig:
     if not side:
         return cfg
-    from ...run.profile_cli import load_profile
+    from ...run.profile import load_profile
 
     return load_profile("heterogeneous", HeterogeneousConfig, cfg.profile, params=SIDE_PARAMS)
 

@@ -1,5 +1,5 @@
-"""Every run of the chapter as an independent job, for ``python -m kdcore.chapters.heterogeneous``
-to spread over processes sharing one device. A job is a tuple whose first entry names its
+"""Every run of the chapter as an independent job, for the runner (``python -m
+kdcore run heterogeneous``, :mod:`.graph`) to spread over processes sharing one device. A job is a tuple whose first entry names its
 kind: ``("table", dataset, method, run)`` (``run = -1`` for a whole Optuna search, which is
 sequential), ``("sweep", lambda)``, ``("single", direction)``, ``("cross", teacher, method, seed)``.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 
-from ...run.profile_cli import load_profile
+from ...run.profile import load_profile
 from ...results import RunStore
 from .pairs import SINGLE_DIRECTIONS, cross_run, single_pair_run, sweep_run
 from .runners import CHAPTER, HeterogeneousConfig

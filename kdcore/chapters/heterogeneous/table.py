@@ -3,7 +3,7 @@
 :func:`table_run` trains one student; :func:`hyperopt_runs` runs the Optuna search of a
 dataset (sequential by nature: each trial depends on the ones before); :func:`table_runs`
 runs or reads a whole column; :func:`jobs` lists the independent pieces for
-``python -m kdcore.chapters.heterogeneous`` to spread over processes.
+the runner (``python -m kdcore run heterogeneous``) to spread over processes.
 """
 
 from __future__ import annotations
