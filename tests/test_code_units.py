@@ -127,3 +127,20 @@ def test_a_lazy_import_reaching_another_definition_is_refused(tmp_path):
     other = dict(NEW, **{"run/config.py": NEW["run/config.py"].replace("from ..data import require",
                                                                        "from ..base.checks import check_choice as require")})
     assert _missing(tmp_path, other) == ["class ConfigBase:", "class TrainConfig(ConfigBase):"]
+
+
+def test_a_new_definition_that_no_old_statement_uses_is_an_addition(tmp_path):
+    from kdcore.results.restamp import _addition
+
+    added = dict(NEW, **{"data/__init__.py": textwrap.dedent(NEW["data/__init__.py"]) + "\nLIMIT = 3\n\ndef extra(n):\n    return require(n)\n"})
+    missing = _missing(tmp_path, added)
+    assert missing == ["LIMIT = 3", "def extra(n):"]
+    assert all(_addition(m if m != "def extra(n):" else "def extra(n):\n    return require(n)") for m in missing)
+    assert not _addition("print('side effect')") and not _addition("X = compute()")
+
+
+def test_redefining_a_used_name_is_not_an_addition(tmp_path):
+    # a second check_choice after the first rebinds the name: require (which uses it) now
+    # means something else, so require itself has no twin and is refused (not an addition)
+    shadow = dict(NEW, **{"data/__init__.py": textwrap.dedent(NEW["data/__init__.py"]) + "\ndef check_choice(*a):\n    return None\n"})
+    assert "def require(*names):" in _missing(tmp_path, shadow)

@@ -96,7 +96,45 @@ def test_claims_name_settings_the_runners_write(data, tmp_path):
     ch.distillation_runs(cfg, data, store)
     ch.ensemble_runs(cfg, data, store)
     ch.transfer_set_runs(cfg, data, store)
+    ch.hinton2012_teacher(cfg, data, store, _random_teacher(cfg))
+    ch.hinton2012_runs(cfg, data, store)
     from kdcore.results.verdicts import verdict_table
 
     table = verdict_table(store.records(ch.CHAPTER), ch.claims(cfg), cfg.profile)
     assert "no runs" not in set(table.verdict), table[["claim", "verdict"]]
+
+
+def _random_teacher(cfg, seed: int = 3):
+    """A ``load_state`` for the 2012-regime teacher: seeded random weights and a two-epoch curve."""
+    def load(model):
+        torch.manual_seed(seed)
+        for w in model.parameters():
+            torch.nn.init.normal_(w, std=0.05)
+        return {"epoch": [1, 2], "val_errors": [50, 40]}
+    return load
+
+
+def test_the_2012_teacher_is_read_never_trained_and_says_how_to_store_it(data, tmp_path):
+    cfg, store = _cfg(), RunStore(tmp_path)
+    assert not ch.hinton2012_stored(cfg, store)
+    with pytest.raises(RuntimeError, match="hinton_teacher_export"):
+        ch.hinton2012_teacher(cfg, data, store)
+    rec = ch.hinton2012_teacher(cfg, data, store, _random_teacher(cfg)).record
+    assert ch.hinton2012_stored(cfg, store) and rec["weights"]["sha256"]
+    model = ch.hinton2012_teacher(cfg, data, store).model          # read back from its weights, by hash
+    assert rec["metrics"]["test_errors"] == int((predict(model, data.test).argmax(1) != data.test.y).sum())
+    assert rec["history"]["val_errors"] == [50, 40]
+
+
+def test_the_2012_teachers_students_differ_from_the_adam_teachers_only_in_the_teacher(data, tmp_path):
+    cfg, store = _cfg(), RunStore(tmp_path)
+    ch.hinton2012_teacher(cfg, data, store, _random_teacher(cfg))
+    rows = ch.hinton2012_runs(cfg, data, store)
+    adam = ch.distillation_runs(cfg, data, store)
+    kd2012, transfer2012 = ch.hinton2012_names(cfg)
+    assert set(rows.setting) == {ch.hinton2012_name(cfg), kd2012, transfer2012}
+    new = [r for r in store.records(ch.CHAPTER) if r["setting"] == kd2012][0]
+    old = [r for r in store.records(ch.CHAPTER) if r["setting"] == f"{ch.student_name(cfg)} distilled T=2"][0]
+    differ = {k for k in set(new["params"]) | set(old["params"]) if new["params"].get(k) != old["params"].get(k)}
+    assert differ == {"teacher"}, differ
+    assert len(adam)
