@@ -68,3 +68,14 @@ def test_reproduce_stamp_covers_source_params_profile_and_kdcore(tmp_path):
         assert reproduce.stamp(tmp_path, "ch", "paper") != base, rel
         (tmp_path / rel).write_text(old)
     assert reproduce.stamp(tmp_path, "ch", "paper") == base
+
+
+def test_mathjax_is_served_from_the_book_itself():
+    """Formulas must render offline: Sphinx's mathjax_path names a file of the book's static folder."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]
+    path = config["mathjax_path"]
+    assert not path.startswith(("http:", "https:", "//")), path
+    found = [ROOT / folder / path for folder in config["html_static_path"] if (ROOT / folder / path).is_file()]
+    assert found, f"{path} is in none of {config['html_static_path']}"
+    fonts = found[0].parent / "output" / "chtml" / "fonts" / "woff-v2"
+    assert any(fonts.glob("*.woff")), f"the CHTML fonts are missing from {fonts}"
