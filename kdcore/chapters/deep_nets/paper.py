@@ -54,9 +54,14 @@ NUMBERS = [
     PaperNumber(C, "Hinton sweep ConvVeryTiny ← ResNet18 (authors' loss): best run", "diverged_runs", 7, None,
                 f"{BASIC}, cell 19", "runs at accuracy 0.10 out of 20 (all with T < 1)"),
     # (c) Table 1: ConvTiny -> ConvVeryTiny, 30 epochs
-    PaperNumber(C, "T1 ConvVeryTiny alone", "accuracy", 0.54, None, f"{PAPER}, Table 1"),
-    PaperNumber(C, "T1 ConvVeryTiny Hinton ← ConvTiny (authors' loss)", "accuracy", 0.56, None, f"{PAPER}, Table 1",
-                "β and T of this row not given; ours: β = 0.5, T = 3 as test_distill.ipynb (guess)"),
+    # Table 1's two baselines are the peaks of per-epoch test curves the authors plotted
+    # (test_distill.ipynb cells 6 and 7, commit 3b0f90a; values read off the plots, about ±0.003):
+    # the curves end lower (~0.523 and ~0.549). Ours: each run's best epoch, like with like.
+    PaperNumber(C, "T1 ConvVeryTiny alone", "best_accuracy", 0.54, None, f"{PAPER}, Table 1",
+                "the peak of the authors' per-epoch test curve (test_distill.ipynb cell 6; it ends at ~0.523)"),
+    PaperNumber(C, "T1 ConvVeryTiny Hinton ← ConvTiny (authors' loss)", "best_accuracy", 0.56, None,
+                f"{PAPER}, Table 1", "the peak of the authors' per-epoch test curve (test_distill.ipynb cell 7; it "
+                "ends at ~0.549); β and T of this row not given; ours: β = 0.5, T = 3 as test_distill.ipynb (guess)"),
     PaperNumber(C, "T1 pairwise (faithful): search", "accuracy_best_trial_on_test", 0.5979, None, PAIRWISE,
                 BEST_ON_TEST),
     PaperNumber(C, "T1 pairwise (faithful), chosen on test", "accuracy", 0.585, None, f"{PAPER}, Table 1",
@@ -68,7 +73,9 @@ NUMBERS = [
     PaperNumber(C, "T1 all-to-all (corrected), chosen on test", "accuracy", 0.585, None, f"{PAPER}, Table 1",
                 RANGE.format("0.58-0.59") + "; the paper's (authors' code) beside our corrected run"),
     # (d) Table 2: ResNet10 -> ConvTiny, 30 epochs
-    PaperNumber(C, "T2 ConvTiny alone", "accuracy", 0.58, None, f"{PAPER}, Table 2"),
+    PaperNumber(C, "T2 ConvTiny alone", "best_accuracy", 0.58, None, f"{PAPER}, Table 2",
+                "near the highest of ten runs' per-epoch peaks (resnet_test.ipynb cell 7, plotted: peaks ~0.566-0.590, "
+                "last epochs ~0.53-0.56); ours: each run's best epoch"),
     PaperNumber(C, "T2 ConvTiny Hinton ← ResNet10 (authors' loss)", "accuracy", 0.60, None, f"{PAPER}, Table 2",
                 "β and T of this row not given; ours: β = 0.5, T = 3 (guess)"),
     PaperNumber(C, "T2 all-to-all (faithful): search", "accuracy_best_trial_on_test", 0.6260, None, ALL_TO_ALL,
@@ -100,7 +107,7 @@ NUMBERS = [_shaped(p) for p in NUMBERS]
 # the causes of misses that the chapter's "What differed from the paper" section names,
 # graded by evidence (only a record that changes the named cause alone makes "measured").
 METRIC_KINDS = {"accuracy": "accuracy", "accuracy_batch_stats": "accuracy", "accuracy_mean_converged": "accuracy",
-                "accuracy_best_trial_on_test": "accuracy", "diverged_runs": "runs"}
+                "accuracy_best_trial_on_test": "accuracy", "best_accuracy": "accuracy", "diverged_runs": "runs"}
 # Ten classes: a run at or below 0.12 test accuracy learned nothing (the sweep's diverged runs).
 FAILURE = [FailureRule("accuracy", 0.1)]
 EXPLAINED = [
@@ -109,6 +116,24 @@ EXPLAINED = [
                 settings=("teacher ResNet10",), grade="setup unknown",
                 evidence="which of the authors' five ResNet10 runs, and which epoch, Table 2's 0.68 is "
                          "(resnet_test.ipynb keeps only a plot)"),
+    Explanation("the paper's 0.58 is about the highest of the authors' ten runs' peak accuracies (resnet_test.ipynb "
+                "cell 7), ours the mean of our runs' peaks; the highest of our five peaks is computed in the chapter",
+                settings=("T2 ConvTiny alone",), metrics=("best_accuracy",), grade="setup unknown",
+                evidence="which of the authors' ten ConvTiny runs, and which epoch, Table 2's 0.58 is "
+                         "(resnet_test.ipynb keeps only a plot)"),
+    Explanation("one run against one run: the authors' 0.58 is one unseeded run, at the top of the 0.53-0.565 that "
+                "ten runs of the same recipe end at in their resnet_test.ipynb; ours ends at 0.546 after a peak of "
+                "0.578 at epoch 7 (its record's per-epoch curve)",
+                settings=("teacher ConvTiny",), metrics=("accuracy",), grade="hypothesis"),
+    Explanation("one run against one run, each evaluated once at its last epoch: our eval-mode curve swings "
+                "0.608-0.677 over the last ten epochs (its record), and the authors' five ResNet10 runs of one recipe "
+                "end four points apart; several ResNet18 seeds (a GPU's work) would measure it",
+                settings=("teacher ResNet18",), metrics=("accuracy_batch_stats",), grade="hypothesis"),
+    Explanation("the paper's row is its search's best trial by test accuracy, a maximum over 15 or 20 trials read on "
+                "the test set (biased upward); ours retrains the chosen λ over seeds and reports their mean (the "
+                "search's own best trial is the ': search' row beside it)",
+                settings=("T1 pairwise (faithful), chosen on test", "T2 all-to-all (faithful), chosen on test"),
+                metrics=("accuracy",), grade="hypothesis"),
     Explanation("our search trials train on the first 8,960 of the 10,112 images (the last 1,152 choose λ); "
                 "the authors' trials trained on all 10,112",
                 settings=tuple(p.setting for p in NUMBERS if p.setting.endswith(": search")), grade="hypothesis"),
