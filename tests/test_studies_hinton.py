@@ -66,3 +66,15 @@ def test_term_gradient_norms_match_autograd_of_each_term():
     g = torch.autograd.grad(soft, list(model.parameters()))
     assert norms["soft"] == pytest.approx(float(torch.sqrt(sum((a ** 2).sum() for a in g))), rel=1e-5)
     assert norms["hard"] > 0
+
+
+def test_the_student_search_chooses_on_validation_and_reports_test(tmp_path):
+    """kdcore.studies.hinton_student at a tiny size: it reads the committed 2012-regime teacher,
+    never trains it, and keeps validation and test errors apart."""
+    from kdcore.results import RunStore
+    from kdcore.studies import hinton_student as hs
+
+    cfg = hs.StudyConfig(n_train=300, n_val=200, epoch_scale=0.01)
+    (rec,) = hs.run(cfg, ("chapter schedule",), RunStore(tmp_path, profile="smoke"))
+    assert 0 <= rec["metrics"]["val_errors"] <= 200 and 0 <= rec["metrics"]["test_errors"] <= 10000
+    assert rec["params"]["epochs"] == 1 and rec["history"]["test_epochs"] == [1]   # the curve is on validation
