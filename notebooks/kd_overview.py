@@ -328,6 +328,39 @@ else:
                   f"this is the {cfg.profile} profile.)")
 
 # %% [markdown]
+# ### The students' schedule, searched on validation
+#
+# Taught by a teacher as good as Hinton's, the distilled student still ends above their 74:
+# its curve is flat over the last epochs, where the learning rate has decayed twenty-fold.
+# The study `kdcore.studies.hinton_student` trains the distilled student under longer
+# schedules and with a lower weight on the hard labels, on the 50,000 images the teacher was
+# trained on, and chooses on the other 10,000 (which the teacher never saw); the test errors
+# are reported, never used to choose.
+
+# %%
+search = [r for r in RunStore(store.root, profile="paper").records("hinton_student") if r["profile"] == "paper"]
+if search:
+    search_df = pd.DataFrame([{"variant": r["setting"], "epochs": r["params"]["epochs"],
+                               "lr decay": r["params"]["lr_decay"], "alpha": r["params"]["alpha"],
+                               "validation errors": r["metrics"]["val_errors"], "test errors": r["metrics"]["test_errors"]}
+                              for r in search]).sort_values("validation errors").reset_index(drop=True)
+    show_table(search_df, caption="distilled 800-800 students from the 2012-regime teacher, T = 20, one seed: "
+                                  "chosen by validation errors (of 10,000), test errors reported (paper profile)",
+               digits=3)
+    distilled_search = search_df[search_df.alpha.notna()]
+    best = distilled_search.iloc[0]
+    base = search_df[search_df.variant == "chapter schedule"].iloc[0]
+    show_markdown(
+        f"On validation the best schedule is *{best.variant}*: {best['validation errors']:.0f} errors against "
+        f"{base['validation errors']:.0f} for the chapter's schedule; its test errors are {best['test errors']:.0f} "
+        f"(Hinton et al.: 74, from a student trained on all 60,000 images; this one saw 50,000). "
+        + ("The longer schedule closes most of the gap to Hinton's number." if best["test errors"] <= 80 else
+           "Even the best schedule tried stays above Hinton's number: what still differs is named below."))
+else:
+    show_markdown(f"(The study `kdcore.studies.hinton_student` runs at the paper profile; this is the "
+                  f"{cfg.profile} profile.)")
+
+# %% [markdown]
 # ## An ensemble as the teacher
 #
 # The soft targets are the average of the members' softened distributions; the members
@@ -465,12 +498,15 @@ else:
 # %% [markdown]
 # ## What differed from the paper
 #
-# - **Optimiser and length.** Hinton et al. do not give their schedule; we use Adam with an
-#   exponentially decaying learning rate and the profile's epochs (printed above the
-#   teachers' table), sized so that the whole chapter runs on a 2-core CPU. Their
-#   teacher's weight constraint is not given either; we use a max-norm bound. The learning
-#   curves above show which runs were still improving when they stopped (the measured gaps
-#   are in the paragraph after the table).
+# - **The teacher's regime.** Hinton et al. give no schedule; their teacher follows the
+#   dropout nets of Hinton et al. (2012). The chapter has two teachers: one trained with Adam
+#   and a decaying learning rate for the profile's epochs (printed above the teachers'
+#   table), and one in the 2012 regime (SGD, momentum rising to 0.99, max-norm 15; the study
+#   `kdcore.studies.hinton_teacher`, on 50,000 training images, its choices made on the other
+#   10,000), stopped at epoch 750 of the 3,000 planned, for time. Hinton's numbers are set
+#   against the second one and its students; each pair of rows in "The teacher in Hinton's
+#   own regime" measures what the regime changes. The students keep the Adam schedule
+#   (the paper gives none for them either).
 # - **The transfer set.** How much of the unseen class a distilled student learns from the
 #   soft targets decides which bias raise suits it; Hinton's 3.5 fitted their student.
 # - **Loss weighting.** The paper used "a considerably lower weight" on the hard-label
