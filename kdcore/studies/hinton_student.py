@@ -20,14 +20,14 @@ Each record holds the validation errors per epoch (for the choice) and, at the e
 errors (reported only, never used to choose). The variant with the fewest final validation
 errors is the study's answer to "how far does a longer schedule go".
 
-``python -m kdcore.studies.hinton_student [--profile smoke|paper] [--variants NAME ...]``
+``python -m kdcore.studies.hinton_student [--profile smoke|paper] [--variants NAME ...] [--seeds N ...]``
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -117,5 +117,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def cli(argv: list[str] | None = None) -> int:
+    """``main`` with ``--seeds``: more seeds of chosen variants (their spread), same rows and teacher."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--profile", choices=("smoke", "paper"), default="smoke")
+    ap.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--seeds", nargs="*", type=int, default=[0])
+    args = ap.parse_args(argv)
+    base = StudyConfig.paper() if args.profile == "paper" else StudyConfig()
+    for seed in args.seeds:
+        for rec in run(replace(base, seed=seed), args.variants):
+            print(f"{rec['setting']} seed {seed}: {rec['metrics']['val_errors']} validation errors "
+                  f"(of {base.n_val}), {rec['metrics']['test_errors']} test errors")
+    return 0
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli())
