@@ -34,25 +34,11 @@ import hashlib
 from collections import Counter
 from pathlib import Path
 
+from .provenance import _module_name, module_file as _module_file
+
 __all__ = ["units", "UnitResolver"]
 
 _PACKAGE_NAME = "kdcore"
-
-
-def _module_name(path: Path, package: Path) -> str:
-    parts = [_PACKAGE_NAME, *path.relative_to(package).with_suffix("").parts]
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _module_file(name: str, package: Path) -> Path | None:
-    parts = name.split(".")
-    if parts[0] != _PACKAGE_NAME:
-        return None
-    base = package.joinpath(*parts[1:])
-    for candidate in (base / "__init__.py", base.with_suffix(".py")):
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def _absolute(node: ast.ImportFrom, module: str, is_package: bool) -> str:
