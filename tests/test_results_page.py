@@ -86,7 +86,7 @@ def test_summary_prints_one_line_per_chapter(capsys):
 def test_summary_of_a_results_folder(tmp_path, capsys):
     store = RunStore(tmp_path)
     for seed in range(3):
-        store.run("kd_overview", "teacher 1200-1200", seed, {}, "paper",
+        store.run("kd_overview", "teacher 1200-1200, 2012 regime", seed, {}, "paper",
                   lambda seed=seed: {"metrics": {"test_errors": 67.0 + seed - 1}})
         store.run("kd_overview", "student 800-800 alone", seed, {}, "smoke", lambda: {"metrics": {"test_errors": 146.0}})
     main(["--summary", "--chapter", "kd_overview", "--root", str(tmp_path)])
