@@ -251,7 +251,7 @@ plt.show()
 
 # %%
 verdicts = verdict_table(store.records(ch.CHAPTER), ch.claims(cfg), cfg.profile)
-kd_row = verdicts.iloc[1]
+kd_row = verdicts[verdicts.claim.str.startswith(f"distillation at T={cfg.temperature:g}")].iloc[0]
 show_markdown(f"Distilled at $t$ = {cfg.temperature:g}, the student's test errors differ from the student alone by "
               f"{-kd_row.difference:+.1f} (paired over {kd_row.n}, std {kd_row['std']:.1f}): **{kd_row.verdict}** "
               f"(the rule: the 95 % Student-t interval of the paired differences lies wholly on one side of zero). The curves show "
@@ -295,7 +295,9 @@ show_markdown(
 # (its initial learning rate: 3 diverged, 1 and 0.3 were tried, 0.3 kept), and resumes
 # across sessions; this chapter reads its weights at a fixed epoch and distils the same
 # students from it. Everything but the teacher is as above (seeds, $t$, $\alpha$, the
-# students' schedule), so each pair of rows below measures what the teacher's regime changes.
+# students' schedule), so each pair of rows below measures what changing the teacher changes: one
+# teacher against one other, which differ in optimiser, length, max-norm (15 against 3.5) and
+# training rows (50,000 against 60,000), not in their regime alone.
 
 # %%
 if ch.hinton2012_stored(cfg, store):
@@ -317,7 +319,7 @@ if ch.hinton2012_stored(cfg, store):
     gain = (runs[runs.setting == f"{ch.student_name(cfg)} distilled T={cfg.temperature:g}"].set_index("seed").test_errors
             - regime[regime.setting == distilled_2012].set_index("seed").test_errors).dropna()
     show_markdown(
-        f"The 2012-regime teacher makes {t2012['metrics']['test_errors']} test errors at epoch "
+        f"The 2012-regime teacher makes {t2012['metrics']['test_errors']:.0f} test errors at epoch "
         f"{t2012['params']['at_epoch']} (Hinton et al.: 67), against {adam_teacher.test_errors.iloc[0]:.0f} for the "
         f"Adam teacher of seed 0. Taught by it, the distilled student makes "
         f"{regime[regime.setting == distilled_2012].test_errors.mean():.0f} errors on average against "
@@ -332,8 +334,9 @@ else:
 # %% [markdown]
 # ### The students' schedule, searched on validation
 #
-# Taught by a teacher as good as Hinton's, the distilled student still ends above their 74:
-# its curve is flat over the last epochs, where the learning rate has decayed twenty-fold.
+# Taught by a teacher within a few errors of Hinton's (one run: 65 errors at the chosen epoch,
+# 66-73 at the study's earlier milestones), the distilled student still ends above their 74;
+# by its last epochs the chapter's schedule has decayed the learning rate twenty-fold.
 # The study `kdcore.studies.hinton_student` trains the distilled student under longer
 # schedules and with a lower weight on the hard labels, on the 50,000 images the teacher was
 # trained on, and chooses on the other 10,000 (which the teacher never saw); the test errors
@@ -351,14 +354,20 @@ if search:
                          "test errors": ("test errors", "mean"), "test sd": ("test errors", "std"),
                          "seeds": ("seed", "size")})
                  .reset_index().sort_values("validation errors").reset_index(drop=True))
-    show_table(search_df, caption="800-800 students from the 2012-regime teacher, T = 20: mean over seeds, chosen by "
+    show_table(search_df, caption="800-800 students (distilled: from the 2012-regime teacher, T = 20; alone: no teacher): mean over "
+                                  "seeds, chosen by "
                                   "validation errors (of 10,000), test errors reported (paper profile)", digits=1)
     distilled_search = search_df[search_df.alpha.notna()]
     best = distilled_search.iloc[0]
     base = search_df[search_df.variant == "chapter schedule"].iloc[0]
     show_markdown(
         f"On validation the best schedule is *{best.variant}* ({best.seeds} seed(s)): {best['validation errors']:.0f} "
-        f"errors against {base['validation errors']:.0f} for the chapter's schedule; its test errors are "
+        f"errors against {base['validation errors']:.0f} for the chapter's schedule ({base.seeds} seed(s))"
+        + (f", ahead of *{distilled_search.iloc[1].variant}* by less than their seed spread (sd "
+           f"{best['val sd']:.1f} and {distilled_search.iloc[1]['val sd']:.1f}), so the choice between the two is noise"
+           if len(distilled_search) > 1 and distilled_search.iloc[1]["validation errors"] - best["validation errors"]
+           < max(best["val sd"], distilled_search.iloc[1]["val sd"]) else "")
+        + f"; its test errors are "
         f"{best['test errors']:.0f} (Hinton et al.: 74, from a student trained on all 60,000 images; these saw 50,000). "
         + ("The longer schedule closes most of the gap to Hinton's number." if best["test errors"] <= 80 else
            f"Every schedule tried stays above Hinton's number (the fewest test errors of any: "
@@ -513,7 +522,7 @@ else:
            f" (its validation errors per epoch are drawn above)") + "; the student alone ends "
         f"{row[shown[1]].delta:+.1f} from their 146; the distilled student ends {row[shown[2]].delta:+.1f} from their "
         f"74, and its errors fell by {last_gain(shown[2]):.1f} over its last 10 epochs"
-        + ((". Its teacher is as good as theirs, so the gap is the student's: the schedule search above (longer, "
+        + ((". Its teacher is within a few errors of theirs (one run), so the gap is mostly the student's: the schedule search above (longer, "
             "chosen on validation) narrows it without closing it, and the student's schedule and loss weighting, "
             "which the paper does not give, remain (What differed).") if regime is not None and row[shown[0]].delta <= 5 else
            ", so a longer run would not close that gap: the weaker teacher and the unknown loss weighting are the "
@@ -533,7 +542,9 @@ else:
 #   own regime" measures what the regime changes. The students keep the Adam schedule
 #   (the paper gives none for them either).
 # - **The transfer set.** How much of the unseen class a distilled student learns from the
-#   soft targets decides which bias raise suits it; Hinton's 3.5 fitted their student.
+#   soft targets decides which bias raise suits it: with the Adam teacher Hinton's 3.5
+#   over-corrects, with the 2012-regime teacher it lowers the errors, as in the paper. What
+#   is left of the gap to their 109 is in the other nine digits (the tables above).
 # - **Loss weighting.** The paper used "a considerably lower weight" on the hard-label
 #   term without giving it; we use $\alpha = 0.9$ on the soft term (configurable).
 # - **Jitter.** Our shifts are integer pixels with zero fill, drawn per image and batch.
@@ -549,7 +560,7 @@ else:
 #
 # One line per claim, computed from this profile's run records by `kdcore.results.verdicts`:
 # the difference in the claimed direction, its spread over seeds (paired by seed where the
-# runs share a seed), and the verdict of the two-standard-error rule. The OBD lines read
+# runs share a seed), and the verdict of the 95 % Student-t interval rule. The OBD lines read
 # the pruning curves stored in the OBD records at two fractions of the grid: the smallest
 # one above zero (where the ordering of the dead and the negatively estimated weights
 # matters) and 0.9.

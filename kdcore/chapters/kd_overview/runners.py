@@ -103,8 +103,9 @@ def _omitted_metrics(logits: torch.Tensor, test: Split, c: int, shifts: list[flo
 def train_teacher(cfg: KDOverviewConfig, data: Data, store: RunStore, seed: int = 0) -> TrainedModel:
     """The teacher of this seed: its record now, the model only when a run needs it.
 
-    Hinton's regime: dropout, inputs jittered by up to ``teacher_jitter`` pixels, max-norm
-    and a decaying learning rate. The record keeps the teacher's logits for the first test
+    Hinton's regularisers (dropout, inputs jittered by up to ``teacher_jitter`` pixels,
+    max-norm) with our optimiser, Adam and a decaying learning rate; the teacher in Hinton's
+    own optimisation regime is :func:`hinton2012_teacher`. The record keeps the teacher's logits for the first test
     image of every class (the "dark knowledge" figure) and its learning curve.
     """
     params = {"sizes": _sizes(cfg.teacher_hidden), "epochs": cfg.teacher_epochs, "n_train": cfg.n_train,
