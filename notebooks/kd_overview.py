@@ -298,6 +298,8 @@ show_markdown(
 # students' schedule), so each pair of rows below measures what changing the teacher changes: one
 # teacher against one other, which differ in optimiser, length, max-norm (15 against 3.5) and
 # training rows (50,000 against 60,000), not in their regime alone.
+# The verdict on this pair varies the students' seeds only: one teacher of each kind ran, so
+# how much another teacher run would move it is not in its interval.
 
 # %%
 if ch.hinton2012_stored(cfg, store):

@@ -34,7 +34,7 @@ import hashlib
 from collections import Counter
 from pathlib import Path
 
-from .provenance import _module_name, module_file as _module_file
+from .provenance import _absolute as _absolute_from, _module_name, module_file as _module_file
 
 __all__ = ["units", "UnitResolver"]
 
@@ -42,11 +42,8 @@ _PACKAGE_NAME = "kdcore"
 
 
 def _absolute(node: ast.ImportFrom, module: str, is_package: bool) -> str:
-    if not node.level:
-        return node.module or ""
-    base = module.split(".") if is_package else module.split(".")[:-1]
-    base = base[:len(base) - (node.level - 1)]
-    return ".".join(base + ([node.module] if node.module else []))
+    """The absolute module of ``from ... import`` in ``module`` (provenance's rule, given the module)."""
+    return _absolute_from(node, module if is_package else module.rpartition(".")[0])
 
 
 def _is_main_block(node: ast.stmt) -> bool:
