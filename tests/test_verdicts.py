@@ -3,6 +3,8 @@ failed runs."""
 
 import math
 
+import numpy as np
+
 import pytest
 
 from scipy import stats
@@ -129,3 +131,23 @@ def test_markdown_says_when_a_difference_goes_against_the_claim():
     assert direction_words(0.1) == "in the claimed direction"
     assert direction_words(-0.1) == "(against the claim)"
     assert direction_words(0.0) == "(no difference)"
+
+
+def test_detectable_difference_formula_and_its_meaning():
+    from scipy import stats
+
+    from kdcore.results.verdicts import detectable_difference
+
+    # Formula: (t_.975 + t_.8) * sd / sqrt(n), df = n - 1 (paired).
+    assert detectable_difference(0.01, 5) == pytest.approx((stats.t.ppf(0.975, 4) + stats.t.ppf(0.8, 4)) * 0.01 / 5 ** 0.5)
+    # More seeds or less spread detect smaller differences; independent groups need more.
+    assert detectable_difference(0.01, 10) < detectable_difference(0.01, 5) < detectable_difference(0.02, 5)
+    assert detectable_difference(0.01, 5, paired=False) > detectable_difference(0.01, 5)
+    assert math.isnan(detectable_difference(0.01, 1))
+    # Meaning: with a true paired difference of that size, the t-interval excludes zero ~80 % of the time.
+    n, sd = 5, 0.01
+    delta = detectable_difference(sd, n)
+    rng = np.random.default_rng(0)
+    d = rng.normal(delta, sd, size=(20000, n))
+    lower = d.mean(1) - stats.t.ppf(0.975, n - 1) * d.std(1, ddof=1) / np.sqrt(n)
+    assert (lower > 0).mean() == pytest.approx(0.8, abs=0.04)

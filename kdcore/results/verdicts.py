@@ -35,7 +35,8 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import stats
 
-__all__ = ["Claim", "FailureRule", "failure_rule_for", "verdict_table", "verdict_markdown", "VERDICTS", "LEVEL"]
+__all__ = ["Claim", "FailureRule", "failure_rule_for", "verdict_table", "verdict_markdown", "detectable_difference",
+           "VERDICTS", "LEVEL"]
 
 VERDICTS = ("holds", "does not hold", "within noise", "failed runs", "too few runs", "no runs")
 LEVEL = 0.95   # coverage of the interval of a claimed difference
@@ -181,6 +182,29 @@ def evaluate(claim: Claim, records: Sequence[dict], profile: str) -> dict:
         n, paired = f"{len(va)} vs {len(vb)}", False
     return {**row, "difference": diff, "std": std, "se": se, "n": n, "paired": paired,
             "verdict": _judge(diff, se, df, claim.margin, enough)}
+
+
+def detectable_difference(std: float, n: int, paired: bool = True, power: float = 0.8) -> float:
+    """The smallest true difference that ``n`` seeds detect with probability ``power``.
+
+    A verdict is "holds" when the 95 % t-interval of the difference excludes zero. With the
+    per-seed differences' spread ``std`` (paired; for two independent groups of ``n`` runs
+    each, ``std`` is one run's spread and the difference's is ``std * sqrt(2)``), that
+    happens for a true difference ``δ`` with probability about ``power`` when
+
+        δ = (t_{1 - α/2, df} + t_{power, df}) · se ,   se = std / sqrt(n)  (paired, df = n - 1)
+                                                       se = std · sqrt(2 / n) (independent, df = 2n - 2),
+
+    the usual normal-approximation formula with t quantiles (Cohen 1988, ch. 2). So a
+    "within noise" verdict says "no difference larger than about this", not "no difference".
+    """
+    if n < 2 or not math.isfinite(std) or std < 0:
+        return math.nan
+    if not 0 < power < 1:
+        raise ValueError(f"parameter 'power' = {power} is out of range: allowed (0, 1)")
+    df = n - 1 if paired else 2 * n - 2
+    se = std / math.sqrt(n) if paired else std * math.sqrt(2 / n)
+    return float((stats.t.ppf(0.5 + LEVEL / 2, df) + stats.t.ppf(power, df)) * se)
 
 
 def verdict_table(records: Sequence[dict], claims: Iterable[Claim], profile: str) -> pd.DataFrame:
