@@ -1,12 +1,13 @@
 # The executable book of knowledge-distillation papers.
-#   make test        data check, unit tests, nbval (smoke defaults), workflow and import lint, book build
+#   make test        data check, unit tests, nbval (smoke defaults), workflow and import lint, book build,
+#                    the built pages checked in headless Chromium
 #   make data        fetch what is missing and verify every dataset file (python -m kdcore.data)
 #   make reproduce   fill every chapter's records (python -m kdcore run), papermill the chapters
 #                    (they only read), then build the book (BACKEND=ray ADDRESS=host:port: a cluster)
 #                    (PROFILE=smoke for a quick run, NB=<name> for one chapter,
 #                    KEEP_STALE=1 to keep records computed by older code,
 #                    FORCE=1 to re-execute chapters that are up to date)
-#   make book | sync | bench | clean
+#   make book | browser | sync | bench | clean
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -19,7 +20,7 @@ NBTEST := build/nbtest
 FORCE ?=
 ACTIONLINT := $(VENV)/bin/actionlint
 
-.PHONY: install data lint test unit nbval book reproduce sync bench clean
+.PHONY: install data lint test unit nbval book browser reproduce sync bench clean
 
 $(INSTALLED): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,7 +37,7 @@ $(ACTIONLINT): | $(INSTALLED)
 install: $(INSTALLED) $(ACTIONLINT)
 
 # First, so that missing data stops `make test` at once with one message (what, how to get it).
-test: install data unit nbval lint book
+test: install data unit nbval lint book browser
 
 data: install
 	$(PY) -m kdcore.data fetch
@@ -70,6 +71,12 @@ book: install
 	rm -rf book/_generated && mkdir -p book/_generated
 	$(PY) -m kdcore results --page book/_generated
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
+
+# Every built page in headless Chromium (Playwright + the system browser): overflow, raw TeX,
+# stray reprs, tracebacks, visible code lines (tests/browser_check.py); screenshots in
+# _build/html/_screenshots.
+browser: install
+	$(PY) tests/browser_check.py _build/html
 
 sync: install
 	$(VENV)/bin/jupytext --sync notebooks/*.py
