@@ -103,3 +103,27 @@ def profile_notice(profile: str) -> None:
         show_markdown(f"> **This page was executed with the `{profile}` profile.** Its numbers only show that the "
                       f"code runs; the paper profile (`notebooks/params/<name>.yaml`, `make reproduce`) has not "
                       f"produced this chapter's records yet.")
+
+
+def glue(name: str, value) -> None:
+    """Make ``value`` available to the chapter's Markdown as ``{glue:text}`name:.4f``` (myst-nb).
+
+    The chapter's sentences are Markdown an editor can change; only their numbers (and
+    words chosen by the records, e.g. "lowers" or "raises") come from code. NumPy scalars
+    are stored as Python numbers, so a format spec applies to them. Nothing is shown in
+    the notebook; where myst-nb is missing (Colab), nothing is stored either and the
+    Markdown shows the role as written.
+    """
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:      # pragma: no cover - a plain Jupyter without the book's tools
+        return
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:   # numpy / torch scalars
+        value = value.item()
+    _glue(name, value, display=False)
+
+
+def glue_all(**values) -> None:
+    """:func:`glue` each keyword argument under its own name."""
+    for name, value in values.items():
+        glue(name, value)

@@ -122,7 +122,8 @@ _TIMING = ("start_time", "end_time", "duration")
 def normalise(nb, name: str):
     """Drop what differs between two executions of unchanged code and records: papermill's
     timings and absolute paths (a machine's folders), Jupyter's per-cell execution
-    timestamps, and the random id of papermill's injected-parameters cell. Returns ``nb``."""
+    timestamps, and the random id of papermill's injected-parameters cell, which is also
+    tagged ``remove-cell`` (the book states the profile in words). Returns ``nb``."""
     pm = nb.metadata.get("papermill", {})
     for key in _TIMING:
         pm.pop(key, None)
@@ -134,6 +135,8 @@ def normalise(nb, name: str):
         cell.metadata.pop("execution", None)
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell["id"] = "injected-parameters"
+            if "remove-cell" not in cell.metadata["tags"]:      # the page states its profile in words
+                cell.metadata["tags"].append("remove-cell")
     return nb
 
 
