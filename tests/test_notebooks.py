@@ -41,7 +41,7 @@ def test_every_chapter_installs_kdcore_from_the_configured_repository():
         text = src.read_text()
         found = re.findall(r"git\+(https://[^\"']+?)(?:\.git)?[\"']", text)
         assert found == [url], f"{src.name}: install cell must use git+{url}.git"
-        assert 'tags=["parameters"]' in text, f"{src.name} has no parameters cell"
+        assert re.search(r'tags=\["parameters"', text), f"{src.name} has no parameters cell"
         assert (ROOT / "notebooks" / "params" / f"{src.stem}.yaml").exists(), f"{src.stem}: no paper profile"
 
 
