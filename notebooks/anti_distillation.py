@@ -29,10 +29,13 @@
 # trace). The draft promised conv, LSTM and synthetic experiments that were never
 # published; this chapter adds them.
 #
-# Every number below comes from a run record written by this notebook; each figure and
-# table says which profile produced it.
+# Every number below comes from a run record. This page was executed with the
+# **{glue:text}`profile`** profile ({glue:text}`n_records` records, {glue:text}`n_current` of
+# them computed by today's code); each figure and table says which profile produced it. The
+# code of every figure and table is folded under it: unfold it, or open the chapter in Colab
+# to run it.
 
-# %%
+# %% tags=["remove-cell"]
 # In Colab or a fresh environment: install kdcore from the book's repository if it is missing.
 import importlib.util
 import subprocess
@@ -42,7 +45,7 @@ if importlib.util.find_spec("kdcore") is None:
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
                            "git+https://github.com/kd-book/kd-book.git"])
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 # Smoke profile: runs in seconds. The paper profile is notebooks/params/anti_distillation.yaml.
 profile = "smoke"
 fc_seeds = 2
@@ -97,7 +100,7 @@ synth_teacher_epochs = 1
 synth_epochs = 2
 synth_noise_eps = [0.0, 0.09]
 
-# %%
+# %% tags=["remove-cell"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -107,7 +110,8 @@ from IPython.display import Markdown, display
 
 from kdcore.chapters import anti_distillation as ch
 from kdcore.chapters.anti_distillation import experiments as gx
-from kdcore.results.display import mean_std, relative_path, show_source, show_table
+from kdcore.results.display import (glue, glue_all, mean_std, profile_notice, relative_path, show_markdown, show_source,
+                                    show_table)
 from kdcore.models.growth import grow, grow_weight
 from kdcore.losses.anti_distillation import AntiDistillation, block_distance, detached_uniform_probe_term
 from kdcore.models import MLP, ConvTiny, ConvVeryTiny, LSTMClassifier, parameter_count
@@ -122,16 +126,18 @@ store = RunStore(profile=cfg.profile)   # a smoke run keeps its records in a scr
 sns.set_theme(style="whitegrid", context="notebook")
 WIDTH = 7.0                                                  # inches: the book's text column
 HEAD = ["accuracy", "FGSM ε=0.018", "param noise ε=0.09"]
-print(f"profile: {cfg.profile}; results in {relative_path(store.root)}")
 _recs = [r for r in store.records(ch.CHAPTER) if r["profile"] == cfg.profile]
-print(f"records of this chapter and profile: {len(_recs)}, computed by today's code: "
-      f"{sum(is_current(r) for r in _recs)} (the others are stale and shown only with KDCORE_KEEP_STALE=1)")
+glue_all(profile=cfg.profile, n_records=len(_recs), n_current=sum(is_current(r) for r in _recs))
 
 
 def row_mean(records, row, metric):
     """Mean of ``metric`` over the records of one row (short setting name)."""
     vals = [r["metrics"][metric] for r in records if ch.short_name(r["setting"]) == row and metric in r["metrics"]]
     return sum(vals) / len(vals) if vals else float("nan")
+
+
+# %% tags=["remove-input"]
+profile_notice(cfg.profile)
 
 # %% [markdown]
 # ## The growth operators $\varphi$
@@ -158,7 +164,7 @@ def row_mean(records, row, metric):
 # weights of Net2Net's replicas only: their "zero pad" and "uniform pad" rows are those inits
 # exactly (`grow` refuses noise for them).
 
-# %%
+# %% tags=["remove-input"]
 show_source(grow_weight)
 
 # %% [markdown]
@@ -175,7 +181,7 @@ show_source(grow_weight)
 # faithful variant reproduces that; the corrected one uses a Rademacher probe and a
 # differentiable Hutchinson estimate of $\mathrm{tr}\,H$ {cite}`hutchinson1989trace`.
 
-# %%
+# %% tags=["remove-input"]
 show_source(detached_uniform_probe_term)
 show_source(AntiDistillation.__call__)
 
@@ -183,7 +189,7 @@ show_source(AntiDistillation.__call__)
 # Deterministic facts (checked by the test suite): model sizes, and the function
 # preservation of Net2Net (noise off) and zero pad on random teachers.
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 torch.manual_seed(0)
 facts = []
@@ -221,20 +227,20 @@ print("\n".join(facts))
 # init trained `ad_epochs` epochs longer on $D_2$ (15 in the paper profile), as many as AD's
 # pre-training on $D_1$.
 
-# %%
+# %% tags=["hide-input"]
 faithful = ch.run_table1(cfg, faithful=True, store=store)
 n_faithful = cfg.fc_seeds
 teachers = [r for r in store.records(ch.CHAPTER) if r["setting"] == "FC faithful: teacher (classes 0-4)"
             and r["profile"] == cfg.profile and r["seed"] < n_faithful]
-print(f"[{cfg.profile}] faithful teachers on classes 0-4: accuracy "
-      f"{mean_std([r['metrics']['accuracy (D1 test)'] for r in teachers])} ({len(teachers)} seeds)")
+glue_all(teacher_acc=mean_std([r["metrics"]["accuracy (D1 test)"] for r in teachers]), teacher_seeds=len(teachers))
 show_table(ch.summary(faithful, HEAD),
            caption=f"Table 1, faithful variant: mean ± std over {n_faithful} seeds (profile: {cfg.profile})")
 
 # %% [markdown]
-# Every run of every row, one dot per seed:
+# The faithful teachers reach {glue:text}`teacher_acc` on classes 0-4
+# ({glue:text}`teacher_seeds` seeds). Every run of every row, one dot per seed:
 
-# %%
+# %% tags=["hide-input"]
 def strip(records, title):
     np.random.seed(0)                      # seaborn's jitter draws from numpy: same figure on every run
     df = ch.records_frame(records).melt(id_vars=["setting", "seed"], value_vars=HEAD, var_name="metric")
@@ -264,21 +270,29 @@ def by_dead_classes(records):
 
 rows_f = list(dict.fromkeys(ch.short_name(r["setting"]) for r in faithful))
 never = {r: row_mean(faithful, r, "classes never predicted") for r in rows_f}
-display(Markdown(
-    f"With ReLU on the logits a class whose logit dies is never predicted again, and every test image of that "
-    f"class (a tenth of the test set) is wrong. Runs grouped by the number of classes they never predict (mean "
-    f"accuracy): {by_dead_classes(faithful)}. Mean number of dead classes per run: "
-    + (", ".join(f"{r} ({v:.1f})" for r, v in never.items() if v > 0) or "none") + "; rows that always predict all "
-    f"ten classes: {', '.join(r for r, v in never.items() if v == 0) or 'none'}."
-    + (f" Compute: {cfg.ad_epochs} more epoch{'s' if cfg.ad_epochs > 1 else ''} on $D_2$ move the default init from "
-       f"{row_mean(faithful, 'Xavier', 'accuracy'):.3f} to {row_mean(faithful, 'Xavier, compute-matched', 'accuracy'):.3f}"
-       f" accuracy; AD (λ4 = 0), which spent those epochs on $D_1$, ends at "
-       f"{row_mean(faithful, 'AD, λ4=0', 'accuracy'):.3f}." if "Xavier, compute-matched" in rows_f else "")))
+matched = "Xavier, compute-matched" in rows_f
+glue_all(dead_groups=by_dead_classes(faithful),
+         dead_rows=", ".join(f"{r} ({v:.1f})" for r, v in never.items() if v > 0) or "none",
+         alive_rows=", ".join(r for r, v in never.items() if v == 0) or "none",
+         ad_epochs=cfg.ad_epochs, xavier_acc=row_mean(faithful, "Xavier", "accuracy"),
+         matched_acc=row_mean(faithful, "Xavier, compute-matched", "accuracy") if matched else float("nan"),
+         ad0_acc=row_mean(faithful, "AD, λ4=0", "accuracy"))
+
+# %% [markdown]
+# With ReLU on the logits a class whose logit dies is never predicted again, and every test
+# image of that class (a tenth of the test set) is wrong. Runs grouped by the number of
+# classes they never predict (mean accuracy): {glue:text}`dead_groups`. Mean number of dead
+# classes per run: {glue:text}`dead_rows`; rows that always predict all ten classes:
+# {glue:text}`alive_rows`.
+#
+# Compute: {glue:text}`ad_epochs` more epochs on $D_2$ move the default init from
+# {glue:text}`xavier_acc:.3f` to {glue:text}`matched_acc:.3f` accuracy; AD (λ4 = 0), which
+# spent those epochs on $D_1$, ends at {glue:text}`ad0_acc:.3f`.
 
 # %% [markdown]
 # The same runs over the training epochs and over the attack and noise strengths:
 
-# %%
+# %% tags=["hide-input"]
 CURVES = [("test_accuracy", None, "epoch on D2"), ("fgsm", "fgsm_eps", "FGSM ε"),
           ("param_noise", "noise_eps", "parameter noise std ε")]
 
@@ -311,7 +325,7 @@ curve_plots(faithful, "FC Fashion-MNIST, faithful")
 # attack*, the number of classes never predicted on the test set, and the weight norm (the
 # same absolute parameter noise is relatively smaller on larger weights).
 
-# %%
+# %% tags=["hide-input"]
 CONF = ["accuracy", "FGSM ε=0.018", "FGSM ε=0.018 among correct", "classes never predicted", "weight norm"]
 show_table(ch.summary(faithful, CONF), caption=f"faithful: robustness beside its confounders, mean ± std over "
                                                f"{n_faithful} seeds (profile: {cfg.profile})")
@@ -320,13 +334,20 @@ if "Xavier" in rows_f and grown:
     fg = lambda m: " / ".join(f"{row_mean(faithful, r, m):.3f}" for r in grown)
     gap = lambda m: sum(row_mean(faithful, r, m) for r in grown) / len(grown) - row_mean(faithful, "Xavier", m)
     gap_all, gap_ok = gap("FGSM ε=0.018"), gap("FGSM ε=0.018 among correct")
-    display(Markdown(
-        f"FGSM accuracy over all inputs: default init {row_mean(faithful, 'Xavier', 'FGSM ε=0.018'):.3f}, "
-        f"{' / '.join(grown)} {fg('FGSM ε=0.018')} (mean gap {gap_all:+.3f}); among the inputs each model classifies "
-        f"correctly: {row_mean(faithful, 'Xavier', 'FGSM ε=0.018 among correct'):.3f} against "
-        f"{fg('FGSM ε=0.018 among correct')} (mean gap {gap_ok:+.3f})."
-        + (" Most of the teacher-based rows' FGSM advantage is their clean accuracy (no dead classes), not a larger "
-           "share of correct answers surviving the attack." if gap_all > 0 and abs(gap_ok) < gap_all / 2 else "")))
+    glue_all(conf_rows=" / ".join(grown), conf_x_all=row_mean(faithful, "Xavier", "FGSM ε=0.018"),
+             conf_g_all=fg("FGSM ε=0.018"), conf_gap_all=gap_all,
+             conf_x_ok=row_mean(faithful, "Xavier", "FGSM ε=0.018 among correct"),
+             conf_g_ok=fg("FGSM ε=0.018 among correct"), conf_gap_ok=gap_ok,
+             conf_reading=("So most of the teacher-based rows' FGSM advantage is their clean accuracy (no dead "
+                           "classes), not a larger share of correct answers surviving the attack."
+                           if gap_all > 0 and abs(gap_ok) < gap_all / 2 else
+                           "So the teacher-based rows' FGSM difference is not explained by their clean accuracy alone."))
+
+# %% [markdown]
+# FGSM accuracy over all inputs: default init {glue:text}`conf_x_all:.3f`,
+# {glue:text}`conf_rows` {glue:text}`conf_g_all` (mean gap {glue:text}`conf_gap_all:+.3f`);
+# among the inputs each model classifies correctly: {glue:text}`conf_x_ok:.3f` against
+# {glue:text}`conf_g_ok` (mean gap {glue:text}`conf_gap_ok:+.3f`). {glue:text}`conf_reading`
 
 # %% [markdown]
 # ### 30 epochs or 10?
@@ -334,7 +355,7 @@ if "Xavier" in rows_f and grown:
 # The paper compares rows trained 30 epochs with rows trained 10. Every run is also
 # measured after epoch 10, so each row can be compared at equal training length:
 
-# %%
+# %% tags=["hide-input"]
 K = cfg.checkpoint_epoch
 rf = ch.records_frame(faithful)
 rf["row"] = rf.setting.map(ch.short_name)
@@ -348,7 +369,7 @@ epochs_tab.insert(1, "epochs on D2", epochs_tab.row.map(
 show_table(epochs_tab, caption=f"faithful rows after epoch {K} and at the end (profile: {cfg.profile})")
 
 
-# %%
+# %% tags=["hide-input"]
 def length_gaps(frame, pairs, metrics):
     """Paper's gap beside ours as run (unequal lengths) and ours with both rows after epoch K."""
     paper = {row.replace(" (code's λ)", ""): vals for row, vals in ch.paper.TABLE1.items()}
@@ -380,16 +401,19 @@ longer = [r for r in rows_f if ch.row_epochs(cfg, all_rows[r], True) > K]
 fg_down = [r for r in longer if row_mean(faithful, r, "FGSM ε=0.018") < row_mean(faithful, r, f"FGSM ε=0.018 (epoch {K})")]
 pn_up = [r for r in longer
          if row_mean(faithful, r, "param noise ε=0.09") > row_mean(faithful, r, f"param noise ε=0.09 (epoch {K})")]
-if longer:
-    fav = {True: "favoured", False: "penalised"}
-    same_way = len(fg_down) in (0, len(longer)) and len(pn_up) in (0, len(longer))
-    display(Markdown(
-        f"From epoch {K} to the end, FGSM accuracy falls in {len(fg_down)} of the {len(longer)} rows trained longer "
-        f"and parameter-noise accuracy rises in {len(pn_up)} of them."
-        + (f" A row stopped at epoch {K} (the paper's \"AD, all λ\" and \"Transfer\") is therefore "
-           f"{fav[bool(fg_down)]} on FGSM and {fav[not pn_up]} on parameter noise against the others; the last two "
-           f"columns of the gap table separate the two effects." if same_way else
-           " The direction is not the same for every row; the gap table compares each pair at equal length.")))
+fav = {True: "favoured", False: "penalised"}
+same_way = len(fg_down) in (0, len(longer)) and len(pn_up) in (0, len(longer))
+glue_all(len_k=K, len_fg_down=len(fg_down), len_longer=len(longer), len_pn_up=len(pn_up),
+         len_reading=(f"A row stopped at epoch {K} (the paper's \"AD, all λ\" and \"Transfer\") is therefore "
+                      f"{fav[bool(fg_down)]} on FGSM and {fav[not pn_up]} on parameter noise against the others; "
+                      "the last two columns of the gap table separate the two effects." if same_way else
+                      "The direction is not the same for every row; the gap table compares each pair at equal length."))
+
+# %% [markdown]
+# From epoch {glue:text}`len_k` to the end, FGSM accuracy falls in {glue:text}`len_fg_down`
+# of the {glue:text}`len_longer` rows trained longer, and parameter-noise accuracy rises in
+# {glue:text}`len_pn_up` of them. {glue:text}`len_reading`
+
 # %% [markdown]
 # ### What the grown networks do with their width
 #
@@ -399,7 +423,7 @@ if longer:
 # have an exact twin at the start and at the end of training (faithful Net2Net, no noise:
 # replicas never separate).
 
-# %%
+# %% tags=["hide-input"]
 def width_table(records):
     rows = []
     for r in records:
@@ -417,22 +441,34 @@ show_table(width_table(faithful), caption=f"faithful: zero and duplicate units, 
                                           f"{cfg.profile})", digits=2)
 
 
-def width_reading(recs, variant):
+def glue_width(recs, prefix):
+    """Glue the zero-pad and Net2Net width facts of ``recs`` under ``prefix``_... (dashes if absent)."""
     zero = [r["extra"]["untouched_new_units"] for r in recs if ch.short_name(r["setting"]) == "Zero pad"]
     n2n = [r["extra"] for r in recs if ch.short_name(r["setting"]) == "Net2Net"]
     if not (zero and n2n):
-        return ""
-    twins = lambda key: np.mean([np.mean(e[key]) for e in n2n])
-    return (f"{variant}: every new unit of zero pad is still exactly zero after training in "
-            f"{sum(min(z) == 1.0 for z in zero)} of {len(zero)} runs. Net2Net's hidden units with an exact twin: "
-            f"{twins('duplicate_units_start'):.2f} at the start and {twins('duplicate_units_end'):.2f} at the end "
-            f"(mean over layers and runs); the share is unchanged by training in "
-            f"{sum(e['duplicate_units_start'] == e['duplicate_units_end'] for e in n2n)} of {len(n2n)} runs. "
-            f"Accuracy: zero pad {row_mean(recs, 'Zero pad', 'accuracy'):.3f}, Net2Net "
-            f"{row_mean(recs, 'Net2Net', 'accuracy'):.3f}, default init {row_mean(recs, 'Xavier', 'accuracy'):.3f}.")
+        for k in ("zero_runs", "runs", "twins_start", "twins_end", "unchanged", "n2n_runs", "zero_acc", "n2n_acc",
+                  "x_acc"):
+            glue(f"{prefix}_{k}", "—")
+        return
+    twins = lambda key: float(np.mean([np.mean(e[key]) for e in n2n]))
+    glue_all(**{f"{prefix}_zero_runs": sum(min(z) == 1.0 for z in zero), f"{prefix}_runs": len(zero),
+                f"{prefix}_twins_start": twins("duplicate_units_start"), f"{prefix}_twins_end": twins("duplicate_units_end"),
+                f"{prefix}_unchanged": sum(e["duplicate_units_start"] == e["duplicate_units_end"] for e in n2n),
+                f"{prefix}_n2n_runs": len(n2n), f"{prefix}_zero_acc": row_mean(recs, "Zero pad", "accuracy"),
+                f"{prefix}_n2n_acc": row_mean(recs, "Net2Net", "accuracy"),
+                f"{prefix}_x_acc": row_mean(recs, "Xavier", "accuracy")})
 
 
-display(Markdown(width_reading(faithful, "Faithful (Net2Net without noise)")))
+glue_width(faithful, "wf")
+
+# %% [markdown]
+# Faithful (Net2Net without noise): every new unit of zero pad is still exactly zero after
+# training in {glue:text}`wf_zero_runs` of {glue:text}`wf_runs` runs. Net2Net's hidden units
+# with an exact twin: {glue:text}`wf_twins_start:.2f` at the start and
+# {glue:text}`wf_twins_end:.2f` at the end (mean over layers and runs); the share is unchanged
+# by training in {glue:text}`wf_unchanged` of {glue:text}`wf_n2n_runs` runs. Accuracy: zero
+# pad {glue:text}`wf_zero_acc:.3f`, Net2Net {glue:text}`wf_n2n_acc:.3f`, default init
+# {glue:text}`wf_x_acc:.3f`.
 
 # %% [markdown]
 # ## The corrected variant
@@ -444,7 +480,7 @@ display(Markdown(width_reading(faithful, "Faithful (Net2Net without noise)")))
 # code had them, on purpose: "AD, all λ (code's λ)" uses their λ (Optuna's importances), and
 # the block distance is one norm over all blocks (`corrected_block_norm`).
 
-# %%
+# %% tags=["hide-input"]
 corrected = ch.run_table1(cfg, faithful=False, store=store)
 if corrected:
     side = ch.records_frame(faithful + corrected)
@@ -461,23 +497,45 @@ if corrected:
     below = [r for r in others if acc["corrected"][r] < xc]
     t_corr = [r["metrics"]["accuracy (D1 test)"] for r in store.records(ch.CHAPTER)
               if r["setting"] == "FC corrected: teacher (classes 0-4)" and r["profile"] == cfg.profile]
-    display(Markdown(
-        f"- The default init (Xavier) ends at {xf:.3f} faithful and {xc:.3f} corrected; in the corrected "
-        f"variant {len(below)} of its {len(others)} other rows end below it"
-        + (f" ({', '.join(below)})" if below and len(below) < len(others) else "") + ".\n"
-        f"- AD (all λ) minus Xavier under FGSM ε=0.018: {fg['faithful'][ad] - fg['faithful']['Xavier']:+.3f} "
-        f"faithful, {fg['corrected'][ad] - fg['corrected']['Xavier']:+.3f} corrected (the verdicts at the end "
-        f"say which of these exceed the seed noise).\n"
-        + (f"- The corrected teachers reach {mean_std(t_corr)} on classes 0-4 ({len(t_corr)} seeds). " if t_corr else "")
-        + f"(profile `{cfg.profile}`)"))
+    glue_all(cx_f=xf, cx_c=xc, cx_below=len(below), cx_others=len(others),
+             cx_below_rows=f" ({', '.join(below)})" if below and len(below) < len(others) else "",
+             cad_f=fg["faithful"][ad] - fg["faithful"]["Xavier"], cad_c=fg["corrected"][ad] - fg["corrected"]["Xavier"],
+             ct_acc=mean_std(t_corr) if t_corr else "—", ct_seeds=len(t_corr))
+else:
+    for k in ("cx_f", "cx_c", "cx_below", "cx_others", "cx_below_rows", "cad_f", "cad_c", "ct_acc", "ct_seeds"):
+        glue(k, "—")
+    show_markdown(f"*The corrected variant has no runs at profile `{cfg.profile}` (`fc_corrected_seeds = "
+                  f"{cfg.fc_corrected_seeds}`): see \"What differed\".*")
+
+# %% [markdown]
+# - The default init (Xavier) ends at {glue:text}`cx_f:.3f` faithful and
+#   {glue:text}`cx_c:.3f` corrected; in the corrected variant {glue:text}`cx_below` of its
+#   {glue:text}`cx_others` other rows end below it{glue:text}`cx_below_rows`.
+# - AD (all λ) minus Xavier under FGSM ε=0.018: {glue:text}`cad_f:+.3f` faithful,
+#   {glue:text}`cad_c:+.3f` corrected (the verdicts at the end say which of these exceed the
+#   seed noise).
+# - The corrected teachers reach {glue:text}`ct_acc` on classes 0-4 ({glue:text}`ct_seeds`
+#   seeds).
+
+# %% tags=["hide-input"]
+glue_width(corrected, "wc")
+if corrected:
     show_table(width_table(corrected), caption=f"corrected: zero and duplicate units, mean over seeds (noise on "
                                                 f"Net2Net's replicas only; profile: {cfg.profile})", digits=2)
-    display(Markdown(width_reading(corrected, "Corrected (Net2Net with noise)")))
+
+# %% [markdown]
+# Corrected (Net2Net with noise): every new unit of zero pad is still exactly zero after
+# training in {glue:text}`wc_zero_runs` of {glue:text}`wc_runs` runs. Net2Net's hidden units
+# with an exact twin: {glue:text}`wc_twins_start:.2f` at the start and
+# {glue:text}`wc_twins_end:.2f` at the end; unchanged by training in
+# {glue:text}`wc_unchanged` of {glue:text}`wc_n2n_runs` runs. Accuracy: zero pad
+# {glue:text}`wc_zero_acc:.3f`, Net2Net {glue:text}`wc_n2n_acc:.3f`, default init
+# {glue:text}`wc_x_acc:.3f`.
+
+# %% tags=["hide-input"]
+if corrected:
     strip(corrected, "Table 1 per seed, corrected")
     curve_plots(corrected, "FC Fashion-MNIST, corrected")
-else:
-    display(Markdown(f"*The corrected variant has no runs at profile `{cfg.profile}` (`fc_corrected_seeds = "
-                     f"{cfg.fc_corrected_seeds}`): see \"What differed\".*"))
 
 # %% [markdown]
 # ## Growth for conv, LSTM and synthetic tasks
@@ -490,19 +548,25 @@ else:
 # logits, noise on Net2Net's replicas. The parameter-noise ε range is set per
 # task (see the parameters). "Epochs to reach" counts the epochs until a
 # run reaches 0.9 × the weakest row's mean final accuracy, so it is defined for every row.
+# The teachers on classes 0-4 reach: {glue:text}`growth_teachers`.
 
-# %%
-growth = {}
+# %% tags=["hide-input"]
+growth, teacher_acc = {}, []
 for task in gx.growth_tasks(cfg):
     growth[task.name] = recs = gx.run_growth_task(cfg, task, store)
     if not recs:
         continue
     t_recs = gx.teacher_records(cfg, task, store)
-    print(f"[{cfg.profile}] {task.name}: teachers on classes 0-4, accuracy "
-          f"{mean_std([r['metrics']['accuracy (D1 test)'] for r in t_recs])} ({len(t_recs)} seeds)")
+    teacher_acc.append(f"{task.name} {mean_std([r['metrics']['accuracy (D1 test)'] for r in t_recs])} "
+                       f"({len(t_recs)} seeds)")
     curve_plots(recs, task.name, [("test_accuracy_from_0", None, "epoch (0 = after φ)"), *CURVES[1:]], shift=1)
+glue("growth_teachers", "; ".join(teacher_acc) or "—")
 
-# %%
+# %% [markdown]
+# Per task: the accuracy right after initialisation (epoch 0; chance is 0.100), after one
+# epoch and at the end, and how many epochs each row needs to reach the target.
+
+# %% tags=["hide-input"]
 for name, recs in growth.items():
     if not recs:
         continue
@@ -515,18 +579,6 @@ for name, recs in growth.items():
                                 for _, g in reach]
     show_table(table, caption=f"{name}: mean ± std over {cfg.growth_seeds} seeds; epochs to reach accuracy "
                               f"{target:.3f} (profile: {cfg.profile})")
-    rows = list(dict.fromkeys(ch.short_name(r["setting"]) for r in recs))
-    at = lambda m: {row: row_mean(recs, row, m) for row in rows}
-    start, first, final = at("accuracy at epoch 0"), at("accuracy after epoch 1"), at("accuracy")
-    steps = {ch.short_name(k): g["epochs to target"].mean() for k, g in reach}
-    display(Markdown(
-        f"*{name}.* Right after initialisation (chance: 0.100): "
-        + ", ".join(f"{row} {v:.3f}" for row, v in start.items())
-        + f". After one epoch the best is {max(first, key=first.get)} ({max(first.values()):.3f}), the worst "
-        f"{min(first, key=first.get)} ({min(first.values()):.3f}); at the end the best is {max(final, key=final.get)} "
-        f"({max(final.values()):.3f}), the worst {min(final, key=final.get)} ({min(final.values()):.3f}). Fastest to "
-        f"{target:.3f}: {min(steps, key=steps.get)} ({min(steps.values()):.1f} epochs on average), slowest "
-        f"{max(steps, key=steps.get)} ({max(steps.values()):.1f})."))
 
 # %% [markdown]
 # ## Paper vs ours
@@ -534,7 +586,7 @@ for name, recs in growth.items():
 # The paper's Table 1 (mean ± std over 10 runs) beside our faithful runs (mean ± std over
 # this profile's seeds). Δ = ours − paper.
 
-# %%
+# %% tags=["hide-input"]
 table = comparison_table(ch.CHAPTER, store.root, ch.NUMBERS)
 table = table[table.paper.notna() & ((table.profile == cfg.profile) | (table.profile == ""))]
 paper_std = {(p.setting, p.metric): p.std for p in ch.NUMBERS}
@@ -555,13 +607,18 @@ judged = score(comparison_table(ch.CHAPTER, store.root, ch.NUMBERS, keep_values=
 judged = judged[judged.status != "not run"]
 counts = judged.status.value_counts()
 undecidable = int((judged.status == "inconclusive").sum() - judged.seeds_to_decide.notna().sum())
-display(Markdown(
-    f"By the book's rule (the 95 % interval of ours − paper held against a margin of one accuracy point), of "
-    f"{len(judged)} cells {counts.get('agrees', 0)} agree, {counts.get('differs', 0)} differ and "
-    f"{counts.get('inconclusive', 0)} are inconclusive; the largest |Δ| is {judged.delta.abs().max():.3f}. "
-    f"For {undecidable} of the inconclusive cells no number of our seeds would decide it: the paper's own "
-    f"standard error (its sd over 10 runs) already spans more than the margin, so one point of agreement cannot be "
-    f"shown against this table, only the absence of a difference (profile `{cfg.profile}`)."))
+glue_all(pv_cells=len(judged), pv_agree=int(counts.get("agrees", 0)), pv_differ=int(counts.get("differs", 0)),
+         pv_inconclusive=int(counts.get("inconclusive", 0)), pv_max=float(judged.delta.abs().max()),
+         pv_undecidable=undecidable)
+
+# %% [markdown]
+# By the book's rule (the 95 % interval of ours − paper held against a margin of one accuracy
+# point), of {glue:text}`pv_cells` cells {glue:text}`pv_agree` agree, {glue:text}`pv_differ`
+# differ and {glue:text}`pv_inconclusive` are inconclusive; the largest |Δ| is
+# {glue:text}`pv_max:.3f`. For {glue:text}`pv_undecidable` of the inconclusive cells no number
+# of our seeds would decide it: the paper's own standard error (its sd over 10 runs) already
+# spans more than the margin, so one point of agreement cannot be shown against this table,
+# only the absence of a difference.
 
 # %% [markdown]
 # ## What differed from the paper
@@ -577,14 +634,7 @@ display(Markdown(
 #   FGSM inputs are not clipped; parameter noise is redrawn per test batch.
 # - **30 versus 10 epochs.** The paper's "AD, all λ" and "Transfer" rows were trained a
 #   third as long as the others. Which of the paper's robustness gaps between such rows come
-#   from that (from the gap table above):
-
-# %%
-display(Markdown("\n".join(
-    f"- {g.gap}, {g.metric}: paper {g.paper:+.3f}; ours {g[4]:+.3f} as run, {g[5]:+.3f} with both rows after "
-    f"epoch {K}: {g.reading}." for g in gaps.itertuples(index=False))))
-
-# %% [markdown]
+#   from that is the last column of the gap table in "30 epochs or 10?".
 # - **λ.** No Optuna search: λ are the authors' values (the best λ4=0 trial; for "all λ" the
 #   importances their code used).
 # - **Seeds.** The paper averages 10 runs; this profile runs the seeds named in every table
@@ -613,7 +663,7 @@ display(Markdown("\n".join(
 # and **within noise** otherwise. A run that ended within two points of chance (test
 # accuracy ≤ 0.12) counts as failed: it is left out of both sides and the line says so.
 
-# %%
+# %% tags=["hide-input"]
 F, C = (lambda row: f"FC faithful: {row}"), (lambda row: f"FC corrected: {row}")
 claims = [
     Claim("zero pad trains to a higher accuracy than the default init", F("Zero pad"), "accuracy", F("Xavier")),
@@ -651,4 +701,8 @@ for name, recs in growth.items():
         claims += [Claim(f"{name}: {init} is ahead of the default init after one epoch", f"{name}: {init}",
                          "accuracy after epoch 1", f"{name}: default init") for init in ("Net2Net", "uniform pad")]
 verdicts = verdict_table(store.records(ch.CHAPTER), claims, cfg.profile)
-display(Markdown(verdict_markdown(verdicts, cfg.profile)))
+signed = lambda x: "—" if x != x else f"{x:+.3f}"
+show_table(verdicts.assign(difference=verdicts.difference.map(signed), std=verdicts["std"].abs().map(signed).str[1:])
+           [["verdict", "claim", "difference", "std", "n", "failed"]]
+           .rename(columns={"difference": "difference (claimed direction)", "std": "sd"}),
+           caption=f"one line per claim, from the run records (profile: {cfg.profile})")

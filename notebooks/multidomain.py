@@ -30,10 +30,11 @@
 # curve, {cite}`grabovoy2022probabilistic`); a regression experiment on Bike Sharing
 # {cite}`fanaee2014bike` makes the same point (the paper's Table 5 and Figure 1).
 #
-# Every number below comes from a run record written by this notebook; the profile that
-# produced it is printed with it.
+# Every number below comes from a run record. This page was executed with the
+# **{glue:text}`profile`** profile; each table and figure names it. The code of every figure
+# and table is folded under it: unfold it, or open the chapter in Colab to run it.
 
-# %%
+# %% tags=["remove-cell"]
 # In Colab or a fresh environment: install kdcore from the book's repository if it is missing.
 import importlib.util
 import subprocess
@@ -43,7 +44,7 @@ if importlib.util.find_spec("kdcore") is None:
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
                            "git+https://github.com/kd-book/kd-book.git"])
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 # Smoke profile: runs in seconds. The paper profile is notebooks/params/multidomain.yaml.
 profile = "smoke"
 seeds = [0, 1]
@@ -88,7 +89,7 @@ bike_attempts = 5
 bike_attempt_epochs = 2
 bike_attempt_lr = 1e-3
 
-# %%
+# %% tags=["remove-cell"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -100,7 +101,7 @@ from IPython.display import Markdown, display
 from kdcore.chapters import multidomain as ch
 from kdcore.chapters.multidomain.data import BIKE_READINGS, BIKE_SUFFIX, label_histogram, load_bike_splits
 from kdcore.chapters.multidomain.report import (LABELS, by_seed, curves, gains, gallery_from_record, paper_vs_ours, summary, summary_table, teacher_table)
-from kdcore.results.display import show_source, show_table
+from kdcore.results.display import glue, glue_all, profile_notice, show_source, show_table
 from kdcore.losses.multidomain import multidomain_ce
 from kdcore.models.mappings import DilatedConv
 from kdcore.models import MLP, weight_count
@@ -113,11 +114,16 @@ cfg = ch.MultidomainConfig.from_namespace(globals())   # validates every paramet
 store = RunStore(profile=cfg.profile)   # a smoke run keeps its records in a scratch folder
 lab = ch.Lab(cfg, store)
 P = f"profile: {cfg.profile}"
+glue("profile", cfg.profile)
 
 
 def points(x: float) -> str:
     """A difference of accuracies in percentage points, e.g. "0.8 points"."""
     return f"{abs(100 * x):.1f} points"
+
+
+# %% tags=["remove-input"]
+profile_notice(cfg.profile)
 
 # %% [markdown]
 # ## The loss
@@ -133,10 +139,10 @@ def points(x: float) -> str:
 # scaled by 2 (`lam = 0.5`, `loss_scale = 2`), with no $T^2$ factor on the soft term;
 # that is our main setting (`t_squared` adds the factor, see the T sweep).
 
-# %%
+# %% tags=["remove-input"]
 show_source(multidomain_ce)
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 print("weights (no biases), teacher / student / regression teacher / regression student:",
       [weight_count(MLP(s)) for s in (ch.TEACHER_SIZES, ch.STUDENT_SIZES, ch.REG_TEACHER_SIZES, ch.REG_STUDENT_SIZES)])
@@ -156,7 +162,7 @@ for reading, cols in BIKE_READINGS.items():
 # {cite}`kingma2014vae`; its MNIST decoder then turns a T-shirt (label 0) into a "0".
 # The images below are stored in the VAE's run record, so this figure needs no model.
 
-# %%
+# %% tags=["hide-input"]
 vae_rec = lab.vae().record
 gallery = gallery_from_record(vae_rec)   # the record stores it by name; show the maps in this order
 order = ("x ", "noise", "dilation", "VAE φ", "VAE →")
@@ -171,10 +177,11 @@ fig.suptitle(f"What each φ does to six FMNIST-Small images ({P})", fontsize=10)
 plt.tight_layout()
 plt.show()
 elbo = vae_rec["history"]["train_loss"]
-print(f"VAE −ELBO (nats per pair): {elbo[0]:.1f} after epoch 1, {elbo[-1]:.1f} after epoch {len(elbo)}")
+glue_all(elbo_first=elbo[0], elbo_last=elbo[-1], elbo_epochs=len(elbo))
 
 # %% [markdown]
-# Rows 2-3 keep the garment recognisable; the VAE row replaces it by a digit of the same
+# The VAE's −ELBO (nats per pair) falls from {glue:text}`elbo_first:.1f` after epoch 1 to
+# {glue:text}`elbo_last:.1f` after epoch {glue:text}`elbo_epochs`. Rows 2-3 keep the garment recognisable; the VAE row replaces it by a digit of the same
 # label drawn from the MNIST decoder, so the MNIST teacher can answer, but only as well as
 # the translation carries the class (next section).
 
@@ -190,13 +197,13 @@ print(f"VAE −ELBO (nats per pair): {elbo[0]:.1f} after epoch 1, {elbo[-1]:.1f}
 # What matters to a student is the column "f∘φ accuracy on FMNIST test": the teacher's
 # accuracy *through the map it is seen by*, on the student's own test set.
 
-# %%
+# %% tags=["hide-input"]
 own, via = ch.run_teachers(lab)
 show_table(teacher_table(own, via, ch.SETTINGS, ch.TEACHER_VIA_PHI),
            caption=f"Teachers on their own test set and through φ on FMNIST test, mean ± std over "
                    f"{cfg.teacher_seeds} teacher seed(s) ({P})")
 
-# %%
+# %% tags=["remove-cell"]
 def acc(records, setting, metric="accuracy"):
     vals = [r["metrics"][metric] for r in records if r["setting"] == setting]
     return sum(vals) / len(vals)
@@ -204,13 +211,17 @@ def acc(records, setting, metric="accuracy"):
 mnist_own, mnist_vae = acc(own, "teacher: MNIST-Big"), acc(via, ch.TEACHER_VIA_PHI + "MNIST teacher + VAE φ")
 fm_big = acc(via, ch.TEACHER_VIA_PHI + "Small, teacher on FMNIST-Big")
 full_t, full_long = acc(own, "teacher: FMNIST-train"), acc(own, "teacher: FMNIST-train, trained longer")
-display(Markdown(
-    f"The MNIST teacher is right on {mnist_own:.1%} of MNIST test digits, but through the VAE φ it "
-    f"labels only {mnist_vae:.1%} of Fashion-MNIST test images correctly, against {fm_big:.1%} for the "
-    f"FMNIST-Big teacher: the translation loses the class of many garments, so its soft labels carry "
-    f"errors into the student. The thesis' full-FMNIST teacher (10 epochs) reaches {full_t:.1%}; "
-    f"trained {cfg.long_teacher_epochs} epochs with the learning rate ×0.1 after epoch "
-    f"{cfg.long_teacher_step}, {full_long:.1%} ({P})."))
+glue_all(mnist_own=100 * mnist_own, mnist_vae=100 * mnist_vae, fm_big=100 * fm_big, full_t=100 * full_t,
+         full_long=100 * full_long, long_epochs=cfg.long_teacher_epochs, long_step=cfg.long_teacher_step)
+
+# %% [markdown]
+# The MNIST teacher is right on {glue:text}`mnist_own:.1f` % of MNIST test digits, but through
+# the VAE φ it labels only {glue:text}`mnist_vae:.1f` % of Fashion-MNIST test images
+# correctly, against {glue:text}`fm_big:.1f` % for the FMNIST-Big teacher: the translation
+# loses the class of many garments, so its soft labels carry errors into the student. The
+# thesis' full-FMNIST teacher (10 epochs) reaches {glue:text}`full_t:.1f` %; trained
+# {glue:text}`long_epochs` epochs with the learning rate ×0.1 after epoch
+# {glue:text}`long_step`, {glue:text}`full_long:.1f` %.
 
 # %% [markdown]
 # ## The thesis table: students on Fashion-MNIST
@@ -225,18 +236,18 @@ display(Markdown(
 # numbers are *one* such chain, so they are compared with the spread of ours from chain to
 # chain, not with their own ± (which is the spread over attempts within the chain).
 
-# %%
+# %% tags=["hide-input"]
 cls = ch.run_classification(lab)
 main = [r for r in cls if ch.CONTINUED not in r["setting"]]
 show_table(summary_table(main),
            caption=f"Students, mean ± std over {len(cfg.seeds)} seeds, teachers from {cfg.teacher_seeds} seed(s) ({P})")
 
-# %%
+# %% tags=["hide-input"]
 small_settings = [k for k in ch.SETTINGS if k.startswith(("Small", "MNIST", "Generated")) and k != "Small, no teacher"]
 show_table(gains(cls, "Small, no teacher", small_settings, ch.CONTINUED),
            caption=f"Accuracy gain over 'Small, no teacher', percentage points ({P})")
 
-# %%
+# %% tags=["remove-cell"]
 def gain(setting, base="Small, no teacher"):
     """Paired gain over seeds: (mean, standard error, seeds in the mean's direction, n)."""
     a, b = by_seed(main, setting, "accuracy"), by_seed(main, base, "accuracy")
@@ -252,22 +263,36 @@ def gain_words(setting, base="Small, no teacher"):
         return f"changes it by {100 * mean:+.1f} points, within noise ({n_dir} of {n} seeds in that direction)"
     return f"{'helps' if mean > 0 else 'hurts'} by {points(mean)} ({n_dir} of {n} seeds)"
 
-display(Markdown(
-    f"Against the student alone, the FMNIST-Big teacher {gain_words('Small, teacher on FMNIST-Big')}, "
-    f"the noise-φ teacher {gain_words('Small, noise φ')}, the dilation-φ teacher "
-    f"{gain_words('Small, dilation φ')}, the GeneratedMNIST teacher {gain_words('GeneratedMNIST teacher')}, "
-    f"and the MNIST teacher through the VAE φ {gain_words('MNIST teacher + VAE φ')}"
-    + (f": through the VAE φ the MNIST teacher is right on only {mnist_vae:.1%} of the student's test "
-       f"images, fewer than the {acc(main, 'Small, no teacher'):.1%} the student reaches alone"
-       + (", and its soft labels pull the student below that. " if gain("MNIST teacher + VAE φ")[0]
-          < -2 * gain("MNIST teacher + VAE φ")[1] else ", which leaves it no room to help. ")
-       if mnist_vae < acc(main, "Small, no teacher") else ". ")
-    + f"Without φ "
-    f"the MNIST teacher {gain_words('MNIST teacher, no φ')}. On the full training set the thesis' teacher "
-    f"{gain_words('full FMNIST, teacher', 'full FMNIST, no teacher')}, the longer-trained one "
-    f"{gain_words('full FMNIST, teacher trained longer', 'full FMNIST, no teacher')} ({P})."))
+glue_all(g_big=gain_words("Small, teacher on FMNIST-Big"), g_noise=gain_words("Small, noise φ"),
+         g_dilation=gain_words("Small, dilation φ"), g_generated=gain_words("GeneratedMNIST teacher"),
+         g_vae=gain_words("MNIST teacher + VAE φ"), g_no_phi=gain_words("MNIST teacher, no φ"),
+         g_full=gain_words("full FMNIST, teacher", "full FMNIST, no teacher"),
+         g_full_long=gain_words("full FMNIST, teacher trained longer", "full FMNIST, no teacher"),
+         alone_acc=100 * acc(main, "Small, no teacher"),
+         vae_reading=("The VAE-φ teacher is right on fewer of the student's test images than the student alone, "
+                      + ("and its soft labels pull the student below that."
+                         if gain("MNIST teacher + VAE φ")[0] < -2 * gain("MNIST teacher + VAE φ")[1]
+                         else "which leaves it no room to help.")
+                      if mnist_vae < acc(main, "Small, no teacher") else
+                      "The VAE-φ teacher is right on more of the student's test images than the student alone."))
 
-# %%
+# %% [markdown]
+# Against the student alone ({glue:text}`alone_acc:.1f` %), by the verdicts' rule (the 95 %
+# Student-t interval of the paired gains):
+#
+# - the FMNIST-Big teacher {glue:text}`g_big`;
+# - the noise-φ teacher {glue:text}`g_noise`;
+# - the dilation-φ teacher {glue:text}`g_dilation`;
+# - the GeneratedMNIST teacher {glue:text}`g_generated`;
+# - the MNIST teacher through the VAE φ {glue:text}`g_vae`;
+# - the MNIST teacher without φ {glue:text}`g_no_phi`;
+# - on the full training set, the thesis' teacher {glue:text}`g_full`, the longer-trained one
+#   {glue:text}`g_full_long`.
+#
+# Through the VAE φ the MNIST teacher is right on {glue:text}`mnist_vae:.1f` % of the student's
+# test images. {glue:text}`vae_reading`
+
+# %% tags=["hide-input"]
 cv = curves(main)
 fig, axes = plt.subplots(2, 1, figsize=(7, 7.5))
 small = cv[~cv.setting.str.startswith("full")]
@@ -287,7 +312,7 @@ plt.show()
 # below it; the integral criterion is the area under each curve. Lower panel: on the full
 # training set the three curves overlap within their spread.
 
-# %%
+# %% tags=["hide-input"]
 cont = curves(cls).assign(variant=lambda d: d.setting.str.contains("no re-init", regex=False).map(
     {True: "thesis code: no re-init", False: "re-initialised"}), base=lambda d: d.setting.str.replace(ch.CONTINUED, ""))
 cont = cont[cont.base.isin(["Small, no teacher", "Small, teacher on FMNIST-Big"])]
@@ -304,7 +329,7 @@ plt.show()
 # without a teacher the later ones drift up (over-fitting 1,000 images). That is why the
 # thesis' integrals are small with a large spread.
 
-# %%
+# %% tags=["hide-input"]
 chains = [r for r in cls if ch.CONTINUED in r["setting"]]
 if chains:
     thesis = {(n.paper_row, n.metric): (n.value, n.std) for n in ch.NUMBERS if n.setting.endswith(ch.CONTINUED)}
@@ -327,11 +352,17 @@ if chains:
                f"chains: the spread between chains beside the spread within one ({P})")
     ct = pd.DataFrame(rows)
     between = ct[ct.metric == "accuracy"]["ours: sd between chains"]
-    display(Markdown(
-        f"Over {cfg.continued_chains} chains, the between-chain spread of the accuracy is "
-        f"{', '.join(between)} (one per setting, in the table's order), and the thesis' value lies inside "
-        f"the span of our chains for {int((ct.iloc[:, -1] == 'yes').sum())} of {len(ct)} numbers. The "
-        f"scoreboard judges each thesis number as one more chain drawn from the spread ours show ({P})."))
+    glue_all(chains_n=cfg.continued_chains, chains_between=", ".join(between),
+             chains_inside=int((ct.iloc[:, -1] == "yes").sum()), chains_numbers=len(ct))
+else:
+    glue_all(chains_n="—", chains_between="—", chains_inside="—", chains_numbers="—")
+
+# %% [markdown]
+# Over {glue:text}`chains_n` chains, the between-chain spread of the accuracy is
+# {glue:text}`chains_between` (one per setting, in the table's order), and the thesis' value
+# lies inside the span of our chains for {glue:text}`chains_inside` of
+# {glue:text}`chains_numbers` numbers. The scoreboard judges each thesis number as one more
+# chain drawn from the spread ours show.
 
 # %% [markdown]
 # ## λ and T
@@ -343,7 +374,7 @@ if chains:
 # Hinton et al. advise {cite}`hinton2015distilling`: the soft term's gradient shrinks like
 # $1/T^2$, so without the factor a large T leaves only the hard term, i.e. λ = 1.
 
-# %%
+# %% tags=["hide-input"]
 sweeps = ch.run_sweeps(lab)
 sw = pd.concat([pd.DataFrame([{"value": float(r["setting"].rsplit("=", 1)[1]), "sweep": name, **r["metrics"]}
                               for r in recs]) for name, recs in sweeps.items()])
@@ -361,21 +392,26 @@ axes[1].legend(fontsize=8)
 plt.tight_layout()
 plt.show()
 
-# %%
+# %% tags=["remove-cell"]
 tmax = max(cfg.temperature_grid)
 at = lambda name, v: sw[(sw.sweep == name) & (sw.value == v)].accuracy.mean()
-display(Markdown(
-    f"At T = {tmax:g} the student without the $T^2$ factor reaches {at('T', tmax):.3f}, the student "
-    f"alone (λ = 1) {alone.mean():.3f} and the student with the factor {at('T, ×T²', tmax):.3f} "
-    f"(means over {cfg.sweep_seeds} seeds; {P}): without the factor a large T switches the teacher off"
-    + (f"; with it the student ends "
-       f"{abs(at('T, ×T²', tmax) - alone.mean()) * 100:.1f} points {'below' if at('T, ×T²', tmax) < alone.mean() else 'above'} "
-       f"the student alone." if len(alone) else ".")))
 lam = sw[sw.sweep == "λ"].groupby("value").accuracy.mean()
-display(Markdown(
-    f"Over λ, the best mean accuracy is {lam.max():.3f} at λ = {lam.idxmax():g}, against {lam.get(1.0, float('nan')):.3f} "
-    f"at λ = 1 (no teacher) and {lam.iloc[0]:.3f} at λ = {lam.index[0]:g} (teacher only) ({P}; the spread over "
-    f"seeds is in the figure)."))
+glue_all(tmax=tmax, t_plain=at("T", tmax), t_alone=alone.mean(), t_sq=at("T, ×T²", tmax), sweep_seeds=cfg.sweep_seeds,
+         t_sq_gap=abs(at("T, ×T²", tmax) - alone.mean()) * 100,
+         t_sq_side="below" if at("T, ×T²", tmax) < alone.mean() else "above",
+         lam_best=lam.max(), lam_at=lam.idxmax(), lam_one=lam.get(1.0, float("nan")), lam_first=lam.iloc[0],
+         lam_first_at=lam.index[0])
+
+# %% [markdown]
+# At T = {glue:text}`tmax:g` the student without the $T^2$ factor reaches
+# {glue:text}`t_plain:.3f`, the student alone (λ = 1) {glue:text}`t_alone:.3f` and the student
+# with the factor {glue:text}`t_sq:.3f` (means over {glue:text}`sweep_seeds` seeds): without
+# the factor a large T switches the teacher off; with it the student ends
+# {glue:text}`t_sq_gap:.1f` points {glue:text}`t_sq_side` the student alone.
+#
+# Over λ, the best mean accuracy is {glue:text}`lam_best:.3f` at λ = {glue:text}`lam_at:g`,
+# against {glue:text}`lam_one:.3f` at λ = 1 (no teacher) and {glue:text}`lam_first:.3f` at
+# λ = {glue:text}`lam_first_at:g` (teacher only); the spread over seeds is in the figure.
 
 # %% [markdown]
 # ## Regression: Bike Sharing (Table 5, Figure 1)
@@ -401,7 +437,7 @@ display(Markdown(
 # matrix of every prediction against every target, whose minimiser predicts the batch's
 # mean target for every row.
 
-# %%
+# %% tags=["hide-input"]
 rt = ch.run_reg_train(cfg, store)
 rt_students = [r for r in rt if not r["setting"].startswith("teacher")]
 show_table(summary_table(rt_students, ("mse", "mse_attempt_sd")),
@@ -413,7 +449,7 @@ show_table(summary_table(rt_teachers, ("mse", "val_mse")),
            caption=f"Reg-Train teachers: test and validation MSE after {cfg.bike_teacher_epochs} epochs (the thesis) and "
                    f"{cfg.bike_long_teacher_epochs} (its validation plateau), {cfg.teacher_seeds} seeds ({P})")
 
-# %%
+# %% tags=["hide-input"]
 tc = pd.DataFrame([{"teacher": r["setting"].replace("teacher: ", ""), "seed": r["seed"], "epoch": e, "validation MSE": v}
                    for r in rt_teachers for e, v in zip(r["extra"]["val_epochs"], r["extra"]["val_mse"])])
 if not tc.empty:
@@ -427,7 +463,7 @@ if not tc.empty:
 # thesis' 20 epochs and flattens after roughly 75 epochs. The 200 epochs were fixed before
 # this run, from a probe on the same validation rows; the figure shows them on the plateau.
 
-# %%
+# %% tags=["remove-cell"]
 def rt_mean(setting, metric="mse"):
     v = [r["metrics"][metric] for r in rt if r["setting"] == setting]
     return float(np.mean(v)) if v else float("nan")
@@ -440,23 +476,35 @@ bcast = rt_mean("Reg-Train, no teacher, thesis loss (B×B broadcast)" + raw)
 plateau = rt_mean("Reg-Train, teacher on Reg-Train trained to its plateau" + raw)
 t20, t_long = rt_mean("teacher: Reg-Train" + raw), rt_mean("teacher: Reg-Train, trained to its plateau" + raw)
 near = abs(bcast / mean_pred - 1) < 0.1
-display(Markdown(
-    f"On the 13 raw columns, the Reg-Train student trained as the thesis trained it reaches a test MSE of "
-    f"{alone:,.0f} alone and {taught:,.0f} distilled from the thesis' {cfg.bike_teacher_epochs}-epoch teacher; the "
-    f"paper reports {p5['Reg-Train, no teacher']:,.1f} and {p5['Reg-Train, teacher on Reg-Train']:,.1f}. On the "
-    f"same rows, ordinary least squares reaches {ols:,.0f} and the mean predictor {mean_pred:,.0f}: "
-    + ("the student trained on the thesis' schedule is no better than a linear fit"
-       if alone >= 0.95 * ols else f"the student beats the linear fit by {1 - alone / ols:.0%}")
-    + f". The teachers reach {t20:,.0f} after {cfg.bike_teacher_epochs} epochs and {t_long:,.0f} after "
-    f"{cfg.bike_long_teacher_epochs}"
-    + (", so the data hold far more than a linear model finds" if t_long < 0.5 * ols else "")
-    + f". Distilled from the longer-trained teacher, the student reaches {plateau:,.0f}. The thesis code's loss "
-    f"as written (B×B broadcast) gives {bcast:,.0f} against the mean predictor's {mean_pred:,.0f}: "
-    + ("the same error, as its formula predicts (its minimiser predicts the batch's mean target for every row)"
-       if near else "not the mean predictor's error, so this run does not show where that loss leads")
-    + (f". Both of Table 5's numbers lie below the mean predictor's error, so the code behind Table 5 cannot have "
-       f"used that loss" if max(p5.values()) < mean_pred else "")
-    + f" ({P})."))
+glue_all(rt_alone=f"{alone:,.0f}", rt_taught=f"{taught:,.0f}", rt_t_epochs=cfg.bike_teacher_epochs,
+         rt_p_alone=f"{p5['Reg-Train, no teacher']:,.1f}", rt_p_taught=f"{p5['Reg-Train, teacher on Reg-Train']:,.1f}",
+         rt_ols=f"{ols:,.0f}", rt_mean=f"{mean_pred:,.0f}",
+         rt_vs_ols=("the student trained on the thesis' schedule is no better than a linear fit" if alone >= 0.95 * ols
+                    else f"the student beats the linear fit by {1 - alone / ols:.0%}"),
+         rt_t20=f"{t20:,.0f}", rt_t_long=f"{t_long:,.0f}", rt_long_epochs=cfg.bike_long_teacher_epochs,
+         rt_t_reading=("so the data hold far more than a linear model finds" if t_long < 0.5 * ols
+                       else "not far from the linear fit"),
+         rt_plateau=f"{plateau:,.0f}", rt_bcast=f"{bcast:,.0f}",
+         rt_bcast_reading=("the same error, as its formula predicts (its minimiser predicts the batch's mean target "
+                           "for every row)" if near else
+                           "not the mean predictor's error, so this run does not show where that loss leads"),
+         rt_table5=("Both of Table 5's numbers lie below the mean predictor's error, so the code behind Table 5 cannot "
+                    "have used that loss." if max(p5.values()) < mean_pred else
+                    "Table 5's numbers do not rule out that loss."))
+
+# %% [markdown]
+# On the 13 raw columns, the Reg-Train student trained as the thesis trained it reaches a test
+# MSE of {glue:text}`rt_alone` alone and {glue:text}`rt_taught` distilled from the thesis'
+# {glue:text}`rt_t_epochs`-epoch teacher; the paper reports {glue:text}`rt_p_alone` and
+# {glue:text}`rt_p_taught`. On the same rows, ordinary least squares reaches
+# {glue:text}`rt_ols` and the mean predictor {glue:text}`rt_mean`: {glue:text}`rt_vs_ols`.
+# The teachers reach {glue:text}`rt_t20` after {glue:text}`rt_t_epochs` epochs and
+# {glue:text}`rt_t_long` after {glue:text}`rt_long_epochs`, {glue:text}`rt_t_reading`.
+# Distilled from the longer-trained teacher, the student reaches {glue:text}`rt_plateau`.
+#
+# The thesis code's loss as written (B×B broadcast) gives {glue:text}`rt_bcast` against the
+# mean predictor's {glue:text}`rt_mean`: {glue:text}`rt_bcast_reading`.
+# {glue:text}`rt_table5`
 
 # %% [markdown]
 # ### Our Reg-Small reading
@@ -468,7 +516,7 @@ display(Markdown(
 # validation rows (so the test set chooses nothing). Alone and with the teacher, students
 # get the same budget and rule.
 
-# %%
+# %% tags=["hide-input"]
 reg = ch.run_regression(cfg, store)
 students = [r for r in reg if not r["setting"].startswith("teacher")]
 show_table(summary_table(students, ("mse", "mse_last_epoch", "chosen_epoch")),
@@ -477,7 +525,7 @@ show_table(summary_table(students, ("mse", "mse_last_epoch", "chosen_epoch")),
 show_table(summary_table([r for r in reg if r["setting"].startswith("teacher")], ("mse",)),
            caption=f"Bike Sharing teachers: test MSE after {cfg.bike_teacher_epochs} epochs ({P})")
 
-# %%
+# %% tags=["hide-input"]
 rc = curves(students)
 rc["reading"] = rc.setting.map(lambda s: next(k for k, v in BIKE_SUFFIX.items() if v and v in s) if any(
     v and v in s for v in BIKE_SUFFIX.values()) else "leak-free")
@@ -488,7 +536,7 @@ g.set(yscale="log", ylabel="test MSE").set_titles("{row_name}", size=9)
 g.figure.suptitle(f"Figure 1 redone: student test MSE per epoch, {len(cfg.seeds)} seeds ({P})", y=1.02, fontsize=10)
 plt.show()
 
-# %%
+# %% tags=["remove-cell"]
 def reg_words(suffix):
     a = by_seed(students, "Reg-Small, teacher on Reg-Big" + suffix, "mse")
     b = by_seed(students, "Reg-Small, no teacher" + suffix, "mse")
@@ -504,16 +552,21 @@ def reg_words(suffix):
             f"with the teacher, lower in {sum(x < 0 for x in d)} of {len(d)} seeds (stopped after {span} "
             f"epochs{cap})")
 
-display(Markdown(
-    f"Stopped at their lowest validation MSE, the Reg-Small students with 15 inputs reach a test MSE of "
-    f"{reg_words('')}; with the 13 raw columns, {reg_words(BIKE_SUFFIX['leak-free, 13 raw'])}. "
-    f"With the leak, {reg_words(BIKE_SUFFIX['leaky'])}: the inputs contain the answer. The paper prints "
-    f"no number for this layout ({P})."))
+glue_all(rs_15=reg_words(""), rs_13=reg_words(BIKE_SUFFIX["leak-free, 13 raw"]), rs_leak=reg_words(BIKE_SUFFIX["leaky"]))
+
+# %% [markdown]
+# Stopped at their lowest validation MSE, the Reg-Small students reach a test MSE of
+#
+# - with 15 inputs: {glue:text}`rs_15`;
+# - with the 13 raw columns: {glue:text}`rs_13`;
+# - with the leak: {glue:text}`rs_leak`, because the inputs contain the answer.
+#
+# The paper prints no number for this layout.
 
 # %% [markdown]
 # ## Paper vs ours
 
-# %%
+# %% tags=["hide-input"]
 table = paper_vs_ours(cls + reg + rt, ch.CONTINUED)
 show_table(table, caption=f"Thesis table and the paper's Table 5 beside ours ({P})")
 
@@ -572,6 +625,10 @@ show_table(table, caption=f"Thesis table and the paper's Table 5 beside ours ({P
 # spread; **holds** when its 95 % Student-t interval lies above zero, **does not hold**
 # when it lies below, else **within noise**.
 
-# %%
+# %% tags=["hide-input"]
 verdicts = verdict_table(store.records(ch.CHAPTER), ch.CLAIMS, cfg.profile)
-display(Markdown(verdict_markdown(verdicts, cfg.profile)))
+signed = lambda x: "—" if x != x else f"{x:+,.1f}" if abs(x) >= 10 else f"{x:+.4f}"   # MSE / accuracy
+show_table(verdicts.assign(difference=verdicts.difference.map(signed), std=verdicts["std"].abs().map(signed).str[1:])
+           [["verdict", "claim", "difference", "std", "n", "failed"]]
+           .rename(columns={"difference": "difference (claimed direction)", "std": "sd"}),
+           caption=f"one line per claim, from the run records ({P})")

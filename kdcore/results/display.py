@@ -23,7 +23,11 @@ def display_styler(styler, plain: pd.DataFrame) -> None:
     re-executed notebook would never be byte-identical."""
     from IPython.display import display
 
-    display({"text/html": styler.to_html(), "text/plain": plain.to_string(index=False)}, raw=True)
+    # A "mean ± std" never breaks across lines (non-breaking spaces), and a table wider than
+    # the text column scrolls inside its own box instead of being squeezed or cut.
+    html = styler.to_html().replace(" ± ", "\u00a0±\u00a0")
+    display({"text/html": f'<div class="kd-table" style="overflow-x: auto; max-width: 100%">{html}</div>',
+             "text/plain": plain.to_string(index=False)}, raw=True)
 
 
 def relative_path(path: str | os.PathLike) -> str:
