@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -61,3 +62,16 @@ def test_the_probe_leaves_batchnorm_statistics_and_gradients_as_they_were():
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert all(p.grad is None for p in model.parameters())
     assert out["soft"] > 0 and out["hard"] > 0 and out["logit_spread"] > 0
+
+
+def test_tuned_runs_scale_the_soft_term_and_record_the_upper_level(tmp_path):
+    from kdcore.results import RunStore
+    from kdcore.studies import dead_runs_tuned
+
+    store = RunStore(tmp_path, profile="smoke")
+    (rec,) = dead_runs_tuned.run("smoke", store, methods=("gradient",))
+    assert rec["params"]["power"] == 1 and rec["params"]["method"] == "gradient" and rec["setting"] == "gradient, T^1"
+    assert 0 <= rec["metrics"]["accuracy"] <= 1 and rec["metrics"]["final_temperature"] > 0
+    assert rec["extra"]["trajectory"][0]["temperature"] == pytest.approx(rec["params"]["temperature"], rel=1e-5)
+    # read back, not retrained
+    assert dead_runs_tuned.run("smoke", store, methods=("gradient",))[0]["created"] == rec["created"]
