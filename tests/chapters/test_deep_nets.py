@@ -260,3 +260,26 @@ def test_every_claim_names_settings_that_the_runners_write():
             assert c.baseline.endswith("(corrected loss)")
         if "VID (faithful) beats Hinton" in c.text:
             assert c.baseline.endswith("(authors' loss)")
+
+
+def test_sampled_search_runs_the_corrected_search_with_the_pooled_sampled_objective(tmp_path):
+    from kdcore.chapters.deep_nets.graph import SAMPLED_PART, jobs
+    from kdcore.chapters.deep_nets.sampled import SampledSearch, run_sampled_search, vid_sampled
+    from kdcore.losses.cross_layer_sampled import SampledCrossLayerVID
+    from kdcore.results import RunStore
+
+    cfg = runners.DeepNetsConfig(a2a_trials_resnet10_corrected=2, epochs=1)
+    lab = runners.Lab(cfg, RunStore(tmp_path, profile="smoke"))
+    s = SampledSearch(lab)
+    assert s.n == 2 and len(s.pairs) == 36 and "k = 4 of 36 sampled" in s.name
+    out = run_sampled_search(lab)
+    summary, reruns = out[0], out[1:]
+    assert summary["metrics"]["trials"] == 2 and len(reruns) == 2 * len(cfg.rerun_seeds)
+    trial = next(r for r in RunStore(tmp_path).records("deep_nets") if r["setting"].endswith("sampled): trial"))
+    assert trial["params"]["objective"] == "pooled, sampled" and trial["params"]["k"] == 4
+    assert trial["params"]["train_rows"] == cfg.n_train - cfg.val_size       # trials on the carved rows
+    method = vid_sampled(lab, "resnet10", "conv_tiny", s.pairs, [1 / 36] * 36, 0.5, 4, seed=0)
+    assert isinstance(method.objective(None), SampledCrossLayerVID)
+    # the runner lists the part whenever Table 2 is configured, and only then
+    assert {j.part for j in jobs(cfg)} >= {SAMPLED_PART}
+    assert SAMPLED_PART not in {j.part for j in jobs(runners.DeepNetsConfig(tables=["table1"]))}

@@ -19,6 +19,7 @@ import torch
 from ...run import Job
 from . import experiments, search
 from .cost import feature_cost
+from .sampled import SampledSearch
 from .runners import DeepNetsConfig, Lab
 
 CONFIG = DeepNetsConfig
@@ -104,6 +105,12 @@ def run_unit(lab: Lab, unit: tuple) -> None:
         experiments.table_baselines(lab, args[0])
     elif kind == "cost":
         feature_cost(lab, lab.cfg.cost_rows)
+    elif kind == "sampled_trial":
+        SampledSearch(lab, args[0]).random_trial(int(args[1]))
+    elif kind == "sampled_search":
+        SampledSearch(lab, args[0]).summary()
+    elif kind == "sampled_rerun":
+        SampledSearch(lab, args[0]).reruns(int(args[1]))
     else:
         raise ValueError(f"unknown unit {unit}")
 
@@ -145,4 +152,23 @@ def jobs(cfg: DeepNetsConfig) -> list[Job]:
         teach = [f"teacher/{a}/{k}" for a, k in teachers if part in _ARCH_PARTS[a]]
         out.append(Job(key(unit), task, (unit,), needs=tuple(teach) + tuple(key(n) for n in needs), part=part,
                        gpu=0.25, cost=10 if unit[0] in ("search", "rerun") else 1))
+    out += sampled_jobs(cfg, teachers)
     return out
+
+
+SAMPLED_PART = "table2_sampled"
+
+
+def sampled_jobs(cfg: DeepNetsConfig, teachers: list[tuple[str, str]]) -> list[Job]:
+    """Table 2's corrected search with the pooled, sampled objective (:mod:`.sampled`), part
+    ``table2_sampled``: its random trials, then the summary, then one rerun unit per seed.
+    Listed whenever Table 2 is (``--only table2_sampled`` runs it alone)."""
+    if "table2" not in cfg.tables:
+        return []
+    teach = tuple(f"teacher/{a}/{k}" for a, k in teachers if a == "resnet10")
+    trials = [("sampled_trial", "table2", str(k)) for k in range(SampledSearch(Lab(cfg), "table2").n_random)]
+    summary = ("sampled_search", "table2")
+    units = [(t, ()) for t in trials] + [(summary, tuple(trials))]
+    units += [(("sampled_rerun", "table2", str(seed)), (summary,)) for seed in cfg.rerun_seeds]
+    return [Job("/".join(u), task, (u,), needs=teach + tuple("/".join(n) for n in needs), part=SAMPLED_PART,
+                gpu=0.25, cost=10 if u[0] != "sampled_trial" else 1) for u, needs in units]
