@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from ...results.model_store import ModelStore
 from ...run import Job
 from . import experiments, search
 from .cost import feature_cost
@@ -36,8 +37,15 @@ def _lab(cfg: DeepNetsConfig, store) -> Lab:
     and config (a Ray worker process runs jobs of several folders in turn)."""
     global _LAB
     if _LAB is None or Path(_LAB.store.root) != Path(store.root) or _LAB.cfg != cfg:
-        _LAB = Lab(cfg, store)
+        _LAB = Lab(cfg, store, teacher_store(store))
     return _LAB
+
+
+def teacher_store(store) -> ModelStore:
+    """Where the runner keeps this chapter's teachers: ``results/deep_nets/teachers/``, committed
+    with the records (a ResNet10 takes 75 CPU-minutes; the per-epoch ``.partial.pt`` file of an
+    unfinished one is committed too, so the next session resumes it)."""
+    return ModelStore(Path(store.root) / "deep_nets" / "teachers")
 
 
 def _fast_kernels() -> None:
