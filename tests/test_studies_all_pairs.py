@@ -95,3 +95,22 @@ def test_a_tiny_study_runs_end_to_end_and_its_tables_read_it(tmp_path):
     grid = apw.grid_table(cfg, recs, notes)
     assert grid["runs"].sum() + grid["diverged"].sum() == 2
     assert set(apw.lambda_maps(recs, rho)) == {"start", "end"}
+
+
+def test_resnet18_study_pairs_every_teacher_layer_with_every_student_layer():
+    from kdcore.models import build_model
+    from kdcore.studies import all_pairs_resnet18 as r18
+
+    pairs, shape = r18.pairs_for("uniform")
+    assert shape == (5, 4) and len(pairs) == 20 and pairs[0] == ("stem", "conv1") and pairs[-1] == ("b8_out", "fc1")
+    pw, pshape = r18.pairs_for("pairwise")
+    assert pshape == (4,) and pw == [("b2_out", "conv1"), ("b4_out", "conv2"), ("b6_out", "conv3"), ("b8_out", "fc1")]
+    teacher, student = build_model("resnet18").eval(), ConvVeryTiny()
+    meta = SimplexWeights(shape)
+    obj = apw.PooledAllPairs(pairs, feature_shapes(teacher, r18.TEACHER_LAYERS), feature_shapes(student, apw.LAYERS),
+                             meta, 0.1)
+    x = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        feats = teacher.features(x)
+    out = obj(student, {"x": x, "y": torch.randint(0, 10, (4,)), **{"teacher/" + n: feats[n] for n in r18.TEACHER_LAYERS}})
+    assert torch.isfinite(out["vid"]) and out["vid"].requires_grad
