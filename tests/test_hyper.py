@@ -275,8 +275,9 @@ def _cross_layer(meta, seed: int = 0):
     return student.double(), MetaCrossLayer(base, meta), teacher
 
 
-@pytest.mark.parametrize("meta_kind", ["simplex", "beta"])
-def test_cross_layer_hypergradient_matches_central_differences(meta_kind):
+def cross_layer_problem(meta_kind: str):
+    """``(student, objective, meta, train batch, validation batch)``: the toy cross-layer
+    problem (2 x 2 pairs, ConvTiny features cached in the batch) in float64."""
     meta = (SimplexWeights((2, 2), torch.tensor([[1.0, 2.0], [3.0, 4.0]])) if meta_kind == "simplex"
             else ClampedScalar(0.3, name="beta")).double()
     student, objective, teacher = _cross_layer(meta)
@@ -288,6 +289,12 @@ def test_cross_layer_hypergradient_matches_central_differences(meta_kind):
     for name in ("conv2", "fc1"):
         batch["teacher/" + name] = feats[name][:12].double()
     vb = {"x": x[12:].double(), "y": torch.randint(0, 10, (12,), generator=g)}
+    return student, objective, meta, batch, vb
+
+
+@pytest.mark.parametrize("meta_kind", ["simplex", "beta"])
+def test_cross_layer_hypergradient_matches_central_differences(meta_kind):
+    student, objective, meta, batch, vb = cross_layer_problem(meta_kind)
     lower = Lower(student, objective)
     assert any(k.startswith("objective.") for k in lower.trainable())   # regressors are lower-level weights
     params = list(lower.trainable().values())

@@ -9,11 +9,11 @@ import copy
 import pytest
 import torch
 
-from kdcore.hyper import ClampedScalar, HintonMeta, HyperConfig, HyperStep, Lower, SimplexWeights, hypergradient, inner_step, sgd_step
+from kdcore.hyper import HintonMeta, HyperConfig, HyperStep, Lower, hypergradient, inner_step, sgd_step
 from kdcore.hyper.forward_mode import ForwardHyperStep, hypergradient_forward
 from kdcore.losses import CrossEntropy
 
-from test_hyper import _batch, _central_difference, _cross_layer, _rel, _run, _setup
+from test_hyper import _batch, _central_difference, _rel, _run, _setup, cross_layer_problem
 
 
 @pytest.mark.parametrize("meta_kind", ["hinton", "simplex"])
@@ -42,17 +42,7 @@ def test_forward_mode_equals_double_backward(optimizer, meta_kind):
 
 @pytest.mark.parametrize("meta_kind", ["simplex", "beta"])
 def test_forward_mode_on_the_cross_layer_objective(meta_kind):
-    meta = (SimplexWeights((2, 2), torch.tensor([[1.0, 2.0], [3.0, 4.0]])) if meta_kind == "simplex"
-            else ClampedScalar(0.3, name="beta")).double()
-    student, objective, teacher = _cross_layer(meta)
-    g = torch.Generator().manual_seed(4)
-    x = torch.randn(24, 3, 32, 32, generator=g)
-    with torch.no_grad():
-        feats = teacher.features(x)
-    batch = {"x": x[:12].double(), "y": torch.randint(0, 10, (12,), generator=g)}
-    for name in ("conv2", "fc1"):
-        batch["teacher/" + name] = feats[name][:12].double()
-    vb = {"x": x[12:].double(), "y": torch.randint(0, 10, (12,), generator=g)}
+    student, objective, meta, batch, vb = cross_layer_problem(meta_kind)
     lower = Lower(student, objective)
     step = sgd_step(0.05)
     fwd, _ = hypergradient_forward(lower, objective, CrossEntropy(), list(meta.parameters()), step, batch, vb)
