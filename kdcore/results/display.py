@@ -26,7 +26,8 @@ def display_styler(styler, plain: pd.DataFrame) -> None:
     # A "mean ± std" never breaks across lines (non-breaking spaces), and a table wider than
     # the text column scrolls inside its own box instead of being squeezed or cut.
     html = styler.to_html().replace(" ± ", "\u00a0±\u00a0")
-    display({"text/html": f'<div class="kd-table" style="overflow-x: auto; max-width: 100%">{html}</div>',
+    # "full-width" (sphinx-book-theme) lets a table use the margin column beside the text.
+    display({"text/html": f'<div class="kd-table full-width" style="overflow-x: auto">{html}</div>',
              "text/plain": plain.to_string(index=False)}, raw=True)
 
 
