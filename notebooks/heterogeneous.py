@@ -675,13 +675,13 @@ else:
 # compared with one another, not with the rows above.
 
 # %%
-from kdcore.studies import all_pairs_weighting as apw
+from kdcore.studies import all_pairs_report as apr, all_pairs_weighting as apw
 from kdcore.results.verdicts import verdict_markdown as _verdicts_md
 
 apw_cfg = apw.StudyConfig.paper()
-apw_recs, apw_notes = apw.study_records(RunStore(store.root, profile="paper"))
-apw_probe = apw.probe_record(apw_recs)
-apw_rho = apw.grid_choice(apw_cfg, apw_recs, apw_notes)
+apw_recs, apw_notes = apr.study_records(RunStore(store.root, profile="paper"))
+apw_probe = apr.probe_record(apw_recs)
+apw_rho = apr.grid_choice(apw_cfg, apw_recs, apw_notes)
 beta_small = {t: cross[cross.teacher == t].groupby("method").accuracy.mean()
               for t in (cfg.cross_teachers if cfg.all_pairs else [])}   # the comparison above, per teacher
 if apw_probe is None:
@@ -698,15 +698,15 @@ else:
         + "".join(f"; above, from {t}, tuned minus uniform is {acc['tuned'] - acc['uniform']:+.4f} and tuned "
                   f"minus none {acc['tuned'] - acc['none']:+.4f}" for t, acc in beta_small.items())
         + ".")
-    show_table(apw.grid_table(apw_cfg, apw_recs, apw_notes),
+    show_table(apr.grid_table(apw_cfg, apw_recs, apw_notes),
                caption="study all_pairs_weighting, uniform λ: the grid of ρ (mean over seeds "
                        f"{', '.join(map(str, apw_cfg.grid_seeds))}; 'diverged': runs whose loss became non-finite, "
                        "kept as failure notes; paper profile)", digits=4)
 if apw_rho is not None:
-    main = apw.main_table(apw_recs, apw_notes, apw_rho)
+    main = apr.main_table(apw_recs, apw_notes, apw_rho)
     show_table(main, caption=f"study all_pairs_weighting at ρ = {apw_rho:g}: test accuracy over seeds "
                              f"{', '.join(map(str, apw_cfg.seeds))} (paper profile)", digits=4)
-    apw_verdicts = apw.verdicts(apw_recs, apw_rho)
+    apw_verdicts = apr.verdicts(apw_recs, apw_rho)
     show_markdown(_verdicts_md(apw_verdicts, "paper"))
     tuned_vs = apw_verdicts.iloc[0]
     if tuned_vs["verdict"] in ("within noise", "holds", "does not hold"):
@@ -717,7 +717,7 @@ if apw_rho is not None:
             "differences, 95 % t-interval)"
             + ("; a smaller effect of the weighting is not ruled out." if tuned_vs["verdict"] == "within noise"
                else "."))
-    maps = apw.lambda_maps(apw_recs, apw_rho)
+    maps = apr.lambda_maps(apw_recs, apw_rho)
     if maps:
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
         vmax = max(m.max() for m in maps.values())

@@ -12,7 +12,7 @@ from kdcore.hyper import SimplexWeights
 from kdcore.losses import all_to_all_pairs
 from kdcore.models import ConvTiny, ConvVeryTiny
 from kdcore.models.regressors import feature_shapes
-from kdcore.studies import all_pairs_weighting as apw
+from kdcore.studies import all_pairs_report as apr, all_pairs_weighting as apw
 
 
 def test_beta_for_ratio_puts_the_weighted_gradients_at_the_ratio():
@@ -85,16 +85,16 @@ def test_a_tiny_study_runs_end_to_end_and_its_tables_read_it(tmp_path):
     cfg = apw.StudyConfig(rows=128, val_rows=64, test_rows=200, epochs=1, ratios=(0.1, 1.0), probe_rows=32,
                           batch_size=64)
     out = apw.run(cfg, store, methods=("none", "uniform", "tuned"))
-    recs, notes = apw.study_records(store, "smoke")
-    rho = apw.grid_choice(cfg, recs, notes)
+    recs, notes = apr.study_records(store, "smoke")
+    rho = apr.grid_choice(cfg, recs, notes)
     assert rho in cfg.ratios and len(out) == 1 + 2 + 3
-    table = apw.main_table(recs, notes, rho)
+    table = apr.main_table(recs, notes, rho)
     assert list(table.runs) == [1, 1, 0, 1]       # pairwise was not asked for
     tuned = next(r for r in recs if r["setting"] == apw.setting("tuned", rho))
     assert tuned["extra"]["hyper_steps"] == 2 and len(tuned["history"]["grad_norm_vid"]) == 2
-    grid = apw.grid_table(cfg, recs, notes)
+    grid = apr.grid_table(cfg, recs, notes)
     assert grid["runs"].sum() + grid["diverged"].sum() == 2
-    assert set(apw.lambda_maps(recs, rho)) == {"start", "end"}
+    assert set(apr.lambda_maps(recs, rho)) == {"start", "end"}
 
 
 def test_resnet18_study_pairs_every_teacher_layer_with_every_student_layer():
