@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -35,6 +36,7 @@ from ..losses import CrossEntropy
 from ..models import ConvVeryTiny, build_model
 from ..models.regressors import feature_shapes
 from ..results import RunStore
+from ..results.model_store import ModelStore
 from ..training.loop import TrainConfig, cache_features, evaluate, fit, seed_everything
 from .all_pairs_weighting import (HEATMAP_POINTS, LAYERS as STUDENT_LAYERS, METHODS, PooledAllPairs, _Probe, attempt,
                                   beta_for_ratio, chosen_ratio, gradient_norms)
@@ -92,14 +94,24 @@ class _Data:
             seed_everything(0)
             return build_model("resnet18")
 
+        params = {"rows": cfg.rows, "test_rows": cfg.test_rows, "epochs": cfg.teacher_epochs, "batch": 128,
+                  "lr": 1e-3, "bf16": True}
+
         def fit_teacher(model: nn.Module) -> dict:     # chapter 4's teacher recipe
             tc = TrainConfig(epochs=cfg.teacher_epochs, batch_size=128, lr=1e-3, seed=0, bf16=True,
                              channels_last=True, progress=False)
-            hist = fit(model, self.plain, CrossEntropy(), tc, test=self.test)
+            # ~45 CPU-minutes: resumable per epoch (``<results>/all_pairs_resnet18/teacher/*.partial.pt``,
+            # committed while unfinished), so a session that ends mid-way loses at most an epoch.
+            stored = ModelStore(Path(store.root) / STUDY / "teacher").get(
+                {"study": STUDY, "profile": cfg.profile, **params}, build,
+                lambda m, resume, on_checkpoint: fit(m, self.plain, CrossEntropy(), tc, test=self.test,
+                                                     resume=resume, on_checkpoint=on_checkpoint),
+                name="resnet18")
+            model.load_state_dict(stored.model.state_dict())
+            stored.path.unlink(missing_ok=True)   # the record's safetensors keep the weights
+            hist = stored.history
             return {"metrics": {"accuracy": hist.last}, "history": hist.to_dict()}
 
-        params = {"rows": cfg.rows, "test_rows": cfg.test_rows, "epochs": cfg.teacher_epochs, "batch": 128,
-                  "lr": 1e-3, "bf16": True}
         self.teacher = store.trained_model(STUDY, "teacher ResNet18", 0, params, cfg.profile, build, fit_teacher)
         self._cached = None
         self.t_shapes = feature_shapes(build_model("resnet18"), TEACHER_LAYERS)
