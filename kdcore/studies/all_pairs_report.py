@@ -10,28 +10,44 @@ import pandas as pd
 
 from ..results import RunStore
 from ..results.verdicts import Claim, FailureRule, detectable_difference, verdict_table
-from .all_pairs_weighting import METHODS, STUDY, StudyConfig, chosen_ratio, setting
+from types import ModuleType
 
-__all__ = ["study_records", "probe_record", "grid_table", "grid_choice", "main_table", "claims", "verdicts",
+from . import all_pairs_weighting
+from .all_pairs_weighting import METHODS, StudyConfig, chosen_ratio
+
+__all__ = ["layers", "study_records", "probe_record", "grid_table", "grid_choice", "main_table", "claims", "verdicts",
            "lambda_maps"]
 
 
-def study_records(store: RunStore, profile: str = "paper") -> tuple[list[dict], list[dict]]:
+# Every function takes the study module (``study``): :mod:`.all_pairs_weighting` (ConvTiny
+# teacher, the default) or :mod:`.all_pairs_resnet18` (ResNet18 teacher); both name their runs
+# with ``study.setting(method, rho)`` and share the methods, grid and seeds.
+
+
+def layers(study: ModuleType = all_pairs_weighting) -> tuple[list[str], list[str]]:
+    """``(teacher layers, student layers)`` of a study (the rows and columns of its λ maps)."""
+    same = getattr(study, "LAYERS", None)         # one list when teacher and student share a design
+    return getattr(study, "TEACHER_LAYERS", same), getattr(study, "STUDENT_LAYERS", same)
+
+
+def study_records(store: RunStore, profile: str = "paper",
+                  study: ModuleType = all_pairs_weighting) -> tuple[list[dict], list[dict]]:
     """``(records, failure notes)`` of this study at ``profile``."""
-    return ([r for r in store.records(STUDY) if r["profile"] == profile],
-            [n for n in store.failures(STUDY) if n["profile"] == profile])
+    return ([r for r in store.records(study.STUDY) if r["profile"] == profile],
+            [n for n in store.failures(study.STUDY) if n["profile"] == profile])
 
 
 def probe_record(recs: list[dict]) -> dict | None:
     return next((r for r in recs if r["setting"] == "gradient ratio at initialisation"), None)
 
 
-def grid_table(cfg: StudyConfig, recs: list[dict], notes: list[dict]) -> pd.DataFrame:
+def grid_table(cfg: StudyConfig, recs: list[dict], notes: list[dict],
+               study: ModuleType = all_pairs_weighting) -> pd.DataFrame:
     """One row per ρ of the grid: β, finished and diverged runs, mean validation and test
     accuracy, and the weighted VID/CE gradient ratio measured at the last epoch."""
     rows = []
     for rho in cfg.ratios:
-        name = setting("uniform", rho)
+        name = study.setting("uniform", rho)
         done = [r for r in recs if r["setting"] == name and r["seed"] in cfg.grid_seeds]
         failed = [n for n in notes if n["setting"] == name and n["seed"] in cfg.grid_seeds]
         beta = (done or failed)[0]["params"]["beta"] if (done or failed) else math.nan
@@ -42,25 +58,27 @@ def grid_table(cfg: StudyConfig, recs: list[dict], notes: list[dict]) -> pd.Data
     return pd.DataFrame(rows)
 
 
-def grid_choice(cfg: StudyConfig, recs: list[dict], notes: list[dict]) -> float | None:
+def grid_choice(cfg: StudyConfig, recs: list[dict], notes: list[dict],
+                study: ModuleType = all_pairs_weighting) -> float | None:
     """The chosen ρ, as :func:`run` chooses it, once every grid run has a record or a note."""
     grid: list[dict] = []
     for rho in cfg.ratios:
         for seed in cfg.grid_seeds:
-            rec = next((r for r in recs if r["setting"] == setting("uniform", rho) and r["seed"] == seed), None)
-            note = next((n for n in notes if n["setting"] == setting("uniform", rho) and n["seed"] == seed), None)
+            rec = next((r for r in recs if r["setting"] == study.setting("uniform", rho) and r["seed"] == seed), None)
+            note = next((n for n in notes if n["setting"] == study.setting("uniform", rho) and n["seed"] == seed), None)
             if rec is None and note is None:
                 return None
             grid.append(rec if rec is not None else {"failed": note["message"], "args": ["uniform", rho, 0.0, seed]})
     return chosen_ratio(grid)
 
 
-def main_table(recs: list[dict], notes: list[dict], rho: float) -> pd.DataFrame:
+def main_table(recs: list[dict], notes: list[dict], rho: float,
+               study: ModuleType = all_pairs_weighting) -> pd.DataFrame:
     """Test accuracy per method at the chosen ρ: runs, diverged, mean, sd, lowest, and the
     mean validation accuracy."""
     rows = []
     for m in METHODS:
-        name = setting(m, rho)
+        name = study.setting(m, rho)
         acc = [r["metrics"]["accuracy"] for r in recs if r["setting"] == name]
         val = [r["metrics"]["val_accuracy"] for r in recs if r["setting"] == name]
         rows.append({"method": m, "runs": len(acc), "diverged": sum(n["setting"] == name for n in notes),
@@ -71,34 +89,37 @@ def main_table(recs: list[dict], notes: list[dict], rho: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def claims(rho: float) -> list[Claim]:
+def claims(rho: float, study: ModuleType = all_pairs_weighting) -> list[Claim]:
     """What the all-pairs weighting should show, as comparisons the records decide (paired by
     seed: same split, teacher and initial student per seed; a run ending within two points of
     chance, 0.1 on ten classes, counts as failed)."""
-    s = lambda m: setting(m, rho)
+    s = lambda m: study.setting(m, rho)
+    t, st = layers(study)
+    every = f"all {len(t) * len(st)} pairs"
     DEAD = FailureRule("accuracy", 0.1)
-    return [Claim("tuned λ beats uniform λ over all 16 pairs", s("tuned"), "accuracy", s("uniform"), failure=DEAD),
+    return [Claim(f"tuned λ beats uniform λ over {every}", s("tuned"), "accuracy", s("uniform"), failure=DEAD),
             Claim("tuned λ beats the four i↔i pairs", s("tuned"), "accuracy", s("pairwise"), failure=DEAD),
-            Claim("all 16 pairs (uniform λ) beat the four i↔i pairs", s("uniform"), "accuracy", s("pairwise"),
+            Claim(f"{every} (uniform λ) beat the four i↔i pairs", s("uniform"), "accuracy", s("pairwise"),
                   failure=DEAD),
-            Claim("all 16 pairs (uniform λ) beat the student alone", s("uniform"), "accuracy", s("none"), failure=DEAD),
+            Claim(f"{every} (uniform λ) beat the student alone", s("uniform"), "accuracy", s("none"), failure=DEAD),
             Claim("tuned λ beats the student alone", s("tuned"), "accuracy", s("none"), failure=DEAD)]
 
 
-def verdicts(recs: list[dict], rho: float, profile: str = "paper") -> pd.DataFrame:
+def verdicts(recs: list[dict], rho: float, profile: str = "paper",
+             study: ModuleType = all_pairs_weighting) -> pd.DataFrame:
     """:func:`kdcore.results.verdicts.verdict_table` of :func:`claims`, with the difference the
     seeds could have detected (80 % power, :func:`~kdcore.results.verdicts.detectable_difference`)."""
-    table = verdict_table(recs, claims(rho), profile)
+    table = verdict_table(recs, claims(rho, study), profile)
     n = table["n"].astype(str).str.extract(r"^(\d+)")[0].astype(float)
     table["detectable (80 %)"] = [detectable_difference(sd, int(k), paired=bool(p)) if k == k else math.nan
                                   for sd, k, p in zip(table["std"], n, table["paired"])]
     return table
 
 
-def lambda_maps(recs: list[dict], rho: float) -> dict[str, np.ndarray]:
+def lambda_maps(recs: list[dict], rho: float, study: ModuleType = all_pairs_weighting) -> dict[str, np.ndarray]:
     """λ of the tuned runs as teacher × student matrices: at the start and at the end (mean
     over seeds); empty without tuned runs."""
-    runs = [r for r in recs if r["setting"] == setting("tuned", rho) and r.get("extra", {}).get("trajectory")]
+    runs = [r for r in recs if r["setting"] == study.setting("tuned", rho) and r.get("extra", {}).get("trajectory")]
     if not runs:
         return {}
     at = lambda k: np.mean([np.array(r["extra"]["trajectory"][k]["lambda"], dtype=float) for r in runs], axis=0)
