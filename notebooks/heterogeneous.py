@@ -119,18 +119,31 @@ CHANCE = 0.11   # ten classes: a run whose best epoch stays at or below this nev
 glue_all(profile=cfg.profile, draft_sgd=draft_sgd, lr=f"{cfg.lr:g}", cross_beta=f"{cfg.cross_beta:g}",
          cross_epochs=str(cfg.cross_epochs), results_dir=str(relative_path(store.root)))
 
-# The 2022 table's columns and the config each ran with. The full CIFAR-10 column ran apart, on
-# the CPU with a shorter-trained teacher (notebooks/params/heterogeneous_cifar10_cpu.yaml); its
-# records are read here, never trained, and only when every run of the column is there.
+# The 2022 table's columns and the config each ran with. The full CIFAR-10 column runs apart, on
+# the CPU, from its own parameters files: at the paper's teacher epochs and student epochs
+# (heterogeneous_cifar10_long.yaml, over several sessions) and, made to fit one session, with a
+# 4-epoch teacher and 2 runs x 10 epochs (heterogeneous_cifar10_cpu.yaml). Their records are read
+# here, never trained; a file's column is shown once every run of it is there, the long one first.
 col_cfg = {d: cfg for d in cfg.datasets}
-SIDE_PARAMS = ROOT / "notebooks" / "params" / "heterogeneous_cifar10_cpu.yaml"
-if cfg.profile == "paper" and "cifar10" not in cfg.datasets and SIDE_PARAMS.exists():
-    side = load_profile(ch.CHAPTER, ch.HeterogeneousConfig, cfg.profile, params=SIDE_PARAMS)
-    have = pd.Series([r["params"].get("method") for r in store.records(ch.CHAPTER)
+PARAMS = ROOT / "notebooks" / "params"
+SIDE_PARAMS, LONG_PARAMS = PARAMS / "heterogeneous_cifar10_cpu.yaml", PARAMS / "heterogeneous_cifar10_long.yaml"
+
+
+def column_runs(side: ch.HeterogeneousConfig) -> pd.Series:
+    """Finished student runs per method of a side file's CIFAR-10 column (its teacher and epochs)."""
+    return pd.Series([r["params"].get("method") for r in store.records(ch.CHAPTER)
                       if r["profile"] == side.profile and r["params"].get("dataset") == "cifar10"
-                      and r["params"].get("teacher_epochs", side.teacher_epochs) == side.teacher_epochs]).value_counts()
-    if all(have.get(m, 0) >= side.runs["cifar10"] for m in side.methods):
-        col_cfg["cifar10"] = side
+                      and r["params"].get("teacher_epochs", side.teacher_epochs) == side.teacher_epochs
+                      and r["params"].get("epochs", side.epochs["cifar10"]) == side.epochs["cifar10"]
+                      and "teacher" not in r["setting"]], dtype=object).value_counts()
+
+
+sides = {path: load_profile(ch.CHAPTER, ch.HeterogeneousConfig, cfg.profile, params=path)
+         for path in (LONG_PARAMS, SIDE_PARAMS) if cfg.profile == "paper" and path.exists()}
+for path, side in sides.items():
+    have = column_runs(side)
+    if "cifar10" not in col_cfg and all(have.get(m, 0) >= side.runs["cifar10"] for m in side.methods):
+        col_cfg["cifar10"], SIDE_PARAMS = side, path
 columns = list(col_cfg)
 
 
@@ -168,6 +181,11 @@ ran += [{"part": name, "ran": "yes" if on else "no", "records from": f"this prof
         for name, on in (("draft: the fixed-λ sweep", cfg.draft_sweep), ("draft: the single-pair bi-level run", cfg.single_pair),
                          *((f"draft: all pairs from {t}", cfg.all_pairs and t in cfg.cross_teachers)
                            for t in ("conv_tiny", "resnet18")))]
+for path, side in sides.items():
+    have, want = column_runs(side), side.runs["cifar10"] * len(side.methods)
+    ran.append({"part": f"CIFAR-10 column, teacher {side.teacher_epochs} epochs, students {side.runs['cifar10']} runs × "
+                        f"{side.epochs['cifar10']} epochs", "ran": f"{int(have.clip(upper=side.runs['cifar10']).sum())} of "
+                        f"{want} student runs", "records from": str(relative_path(path))})
 ran += [{"part": f"study {s}: {what}", "ran": f"{len([r for r in studies.records(s) if r['profile'] == 'paper'])} records",
          "records from": "the study's module, paper profile"} for s, what in study_names.items()]
 show_table(pd.DataFrame(ran), caption=f"the chapter's parts ({P})")

@@ -64,6 +64,62 @@ def test_cifar10_cpu_parameters_are_the_paper_profile_with_a_shorter_teacher():
     assert dataclasses.asdict(load_config("paper", overrides)) == side
 
 
+def test_cifar10_long_parameters_are_the_paper_profile_at_the_papers_teacher_epochs():
+    """The side file of the long column: heterogeneous.yaml's values except what runs and the
+    column's runs and epochs; the paper's 15 teacher epochs, 100 student epochs, at least 5 runs;
+    its header's command (--set overrides) makes exactly it; the runner lists it as its own part."""
+    import dataclasses
+    import re
+    import shlex
+
+    from kdcore.chapters.heterogeneous import HeterogeneousConfig, paper
+    from kdcore.chapters.heterogeneous.graph import LONG_PARAMS, jobs
+    from kdcore.chapters.heterogeneous.jobs import load_config
+    from kdcore.run.profile import load_profile
+
+    base = load_config("paper")
+    long = load_profile("heterogeneous", HeterogeneousConfig, "paper", params=LONG_PARAMS)
+    a, b = dataclasses.asdict(base), dataclasses.asdict(long)
+    assert {k for k in a if a[k] != b[k]} == {"datasets", "runs", "epochs", "draft_sweep", "single_pair", "all_pairs"}
+    assert long.datasets == ["cifar10"] and long.teacher_epochs == base.teacher_epochs == 15
+    assert long.epochs["cifar10"] == paper.RUNS_EPOCHS_2022["cifar10"][1] and long.runs["cifar10"] >= 5
+    assert {k: v for k, v in long.runs.items() if k != "cifar10"} == {k: v for k, v in base.runs.items() if k != "cifar10"}
+    command = re.search(r"#\s+--set (.*)", LONG_PARAMS.read_text()).group(1)
+    overrides = {}
+    for item in shlex.split(command):
+        name, _, value = item.partition("=")
+        overrides[name] = yaml.safe_load(value)
+    assert dataclasses.asdict(load_config("paper", overrides)) == b
+    parts = [j for j in jobs(base) if j.part == "cifar10_long"]
+    assert parts[0].key == "cifar10_long/teacher/cifar10" and all(j.needs == (parts[0].key,) for j in parts[1:])
+
+
+def test_resumable_teacher_writes_the_record_the_column_teacher_reads(tmp_path, monkeypatch):
+    """resumable_teacher trains through per-epoch checkpoints and writes the record (same key, same
+    weights) that runners.teacher writes; after it, runners.teacher trains nothing."""
+    from kdcore.chapters.heterogeneous import HeterogeneousConfig
+    from kdcore.chapters.heterogeneous.resumable import resumable_teacher
+    from kdcore.chapters.heterogeneous.runners import teacher
+    from kdcore.results import RunStore
+
+    monkeypatch.setenv("KDCORE_RESULTS", str(tmp_path))
+    cfg = HeterogeneousConfig(n_rows={"cifar10_reduced": 160}, test_rows=32, teacher_epochs=2, device="cpu")
+    plain, resumed = RunStore(tmp_path / "plain"), RunStore(tmp_path / "resumed")
+    try:
+        a = teacher(cfg, plain, "cifar10_reduced")
+    except Exception as err:  # CIFAR-10 is not on every machine
+        if "CIFAR-10 not found" in str(err):
+            pytest.skip("CIFAR-10 is not available")
+        raise
+    b = resumable_teacher(cfg, resumed, "cifar10_reduced")
+    assert a.record["key"] == b.record["key"] and a.record["metrics"] == b.record["metrics"]
+    for (k, x), (_, y) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
+        assert torch.equal(x, y), k
+    assert not list((tmp_path / "resumed" / "heterogeneous" / "teachers").glob("*.pt"))   # no copy left beside the record
+    again = teacher(cfg, resumed, "cifar10_reduced")
+    assert again.record["created"] == b.record["created"]                   # read, not retrained
+
+
 def test_synthetic_data_is_the_authors_and_splits_are_disjoint():
     from kdcore.chapters.heterogeneous import xor_synthetic
     from kdcore.chapters.heterogeneous.data import _nine_to_one

@@ -3,9 +3,12 @@ the units of work are :func:`.jobs.jobs`', run by :func:`.jobs.run_job`).
 
 Each column's teacher first (and the draft's CIFAR-10 teachers, one per architecture), then
 every run of the 2022 table, the fixed-λ sweep, the single-pair runs and the all-pairs runs.
-With the paper profile, the full CIFAR-10 column runs with its own parameters file
-(``notebooks/params/heterogeneous_cifar10_cpu.yaml``, as the notebook reads it) under the
-part ``cifar10_cpu``.
+With the paper profile, the full CIFAR-10 column runs with its own parameters files, as the
+notebook reads them: ``notebooks/params/heterogeneous_cifar10_cpu.yaml`` (a 4-epoch teacher,
+2 runs × 10 epochs) under the part ``cifar10_cpu``, and ``heterogeneous_cifar10_long.yaml``
+(the paper's 15-epoch teacher, 5 runs × 100 epochs, over several sessions) under the part
+``cifar10_long``. Every teacher job trains resumably per epoch
+(:func:`.resumable.resumable_teacher`, the same record as :func:`.runners.teacher`).
 """
 
 from __future__ import annotations
@@ -15,30 +18,36 @@ from pathlib import Path
 from ...run import Job
 from .jobs import jobs as unit_jobs, run_job
 from .pairs import DATASET
-from .runners import HeterogeneousConfig, teacher as column_teacher
+from .resumable import resumable_teacher
+from .runners import HeterogeneousConfig
 
 CONFIG = HeterogeneousConfig
-SIDE_PARAMS = Path(__file__).resolve().parents[3] / "notebooks" / "params" / "heterogeneous_cifar10_cpu.yaml"
-__all__ = ["CONFIG", "jobs", "SIDE_PARAMS"]
+PARAMS = Path(__file__).resolve().parents[3] / "notebooks" / "params"
+SIDE_PARAMS = PARAMS / "heterogeneous_cifar10_cpu.yaml"
+LONG_PARAMS = PARAMS / "heterogeneous_cifar10_long.yaml"
+SIDES = {"cifar10_cpu": SIDE_PARAMS, "cifar10_long": LONG_PARAMS}    # part -> its parameters file
+__all__ = ["CONFIG", "jobs", "SIDE_PARAMS", "LONG_PARAMS", "SIDES"]
 
 
-def _config(cfg: HeterogeneousConfig, side: bool) -> HeterogeneousConfig:
+def _config(cfg: HeterogeneousConfig, side: bool | str) -> HeterogeneousConfig:
+    """The chapter's config, or a side part's (``side``: its part name; ``True``: ``cifar10_cpu``)."""
     if not side:
         return cfg
     from ...run.profile import load_profile
 
-    return load_profile("heterogeneous", HeterogeneousConfig, cfg.profile, params=SIDE_PARAMS)
+    return load_profile("heterogeneous", HeterogeneousConfig, cfg.profile,
+                        params=SIDES["cifar10_cpu" if side is True else side])
 
 
-def teacher(cfg: HeterogeneousConfig, store, dataset: str, name: str | None, side: bool = False) -> None:
-    column_teacher(_config(cfg, side), store, dataset, name)
+def teacher(cfg: HeterogeneousConfig, store, dataset: str, name: str | None, side: bool | str = False) -> None:
+    resumable_teacher(_config(cfg, side), store, dataset, name)
 
 
-def unit(cfg: HeterogeneousConfig, store, job: tuple, side: bool = False) -> None:
+def unit(cfg: HeterogeneousConfig, store, job: tuple, side: bool | str = False) -> None:
     run_job(_config(cfg, side), store, job)
 
 
-def _graph(cfg: HeterogeneousConfig, side: bool, prefix: str, part: str | None) -> list[Job]:
+def _graph(cfg: HeterogeneousConfig, side: bool | str, prefix: str, part: str | None) -> list[Job]:
     need = [(d, None) for d in cfg.datasets if any(m != "none" for m in cfg.methods)]
     draft = ({cfg.teacher} if cfg.draft_sweep else set()) | (set(cfg.cross_teachers) if cfg.all_pairs else set())
     need += [(DATASET, t) for t in sorted(draft | ({"conv_tiny"} if cfg.single_pair else set()))]
@@ -63,6 +72,8 @@ def _graph(cfg: HeterogeneousConfig, side: bool, prefix: str, part: str | None) 
 
 def jobs(cfg: HeterogeneousConfig) -> list[Job]:
     out = _graph(cfg, False, "", None)
-    if cfg.profile == "paper" and "cifar10" not in cfg.datasets and SIDE_PARAMS.exists():
-        out += _graph(_config(cfg, True), True, "cifar10_cpu/", "cifar10_cpu")
+    if cfg.profile == "paper" and "cifar10" not in cfg.datasets:
+        for part, path in SIDES.items():
+            if path.exists():
+                out += _graph(_config(cfg, part), part, f"{part}/", part)
     return out
