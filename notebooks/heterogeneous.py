@@ -101,6 +101,7 @@ from kdcore.hyper import HyperStep, hypergradient
 from kdcore.losses import meta_kd_loss
 from kdcore.results import RunStore, comparison_table
 from kdcore.results.display import glue, glue_all, profile_notice, relative_path, show_comparison, show_source, show_table
+from kdcore.results.interactive import heatmap_pair, show_figure
 from kdcore.results.records import is_current
 from kdcore.results.verdicts import verdict_table
 from kdcore.run.profile import ROOT, load_profile
@@ -699,7 +700,7 @@ glue("r18_chapter_runs", " and ".join(r18_have) if r18_have and "resnet18" not i
 # runs the ResNet18 comparison on the CPU instead.
 #
 # Where the tuned weights go: $\lambda_{ij}$ at the start and the end of tuning (mean over
-# seeds; uniform is one over the number of pairs).
+# seeds; uniform is one over the number of pairs). Hover a cell for its pair.
 
 # %% tags=["hide-input"]
 snap_teachers = [t for t in (cfg.cross_teachers if cfg.all_pairs else [])
@@ -708,15 +709,9 @@ for t in snap_teachers:
     snaps = report.lambda_snapshots(recs, ch.cross_setting(t, "tuned"))
     rec = next(r for r in recs if r["setting"] == ch.cross_setting(t, "tuned"))
     first, last = list(snaps.items())[0], list(snaps.items())[-1]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    vmax = max(first[1].max(), last[1].max())
-    for ax, (name, mat) in zip(axes, (first, last)):
-        sns.heatmap(mat, ax=ax, vmin=0, vmax=vmax, cmap="viridis", annot=mat.size <= 20, fmt=".3f",
-                    xticklabels=rec["extra"]["student_layers"], yticklabels=rec["extra"]["teacher_layers"])
-        ax.set(title=f"λ, {name}", xlabel="student layer", ylabel="teacher layer")
-    fig.suptitle(f"λ_ij, {t} → ConvVeryTiny, mean over seeds ({P})")
-    fig.tight_layout()
-    plt.show()
+    show_figure(heatmap_pair({f"λ, {first[0]}": first[1], f"λ, {last[0]}": last[1]}, rec["extra"]["teacher_layers"],
+                             rec["extra"]["student_layers"], "teacher layer",
+                             title=f"λ_ij, {t} → ConvVeryTiny, mean over seeds ({P})"))
 if snap_teachers:
     t = snap_teachers[0]
     end = list(report.lambda_snapshots(recs, ch.cross_setting(t, "tuned")).values())[-1]
@@ -880,15 +875,9 @@ def study_section(study, prefix: str, teacher_name: str) -> None:
         glue(f"{prefix}_status", "has its main comparison, without the tuned runs' λ trajectories")
         return
     t_layers, s_layers = apr.layers(study)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
-    vmax = max(m.max() for m in maps.values())
-    for ax, (name, mat) in zip(axes, maps.items()):
-        sns.heatmap(mat, ax=ax, vmin=0, vmax=vmax, cmap="viridis", annot=True, fmt=".3f", annot_kws={"size": 8},
-                    xticklabels=s_layers, yticklabels=t_layers)
-        ax.set(title=f"λ at the {name} of tuning", xlabel="student layer", ylabel=f"{teacher_name} layer")
-    fig.suptitle(f"study {study.STUDY}: tuned λ_ij at ρ = {rho:g}, mean over seeds (paper profile)")
-    fig.tight_layout()
-    plt.show()
+    show_figure(heatmap_pair({f"λ at the {name} of tuning": mat for name, mat in maps.items()}, t_layers, s_layers,
+                             f"{teacher_name} layer",
+                             title=f"study {study.STUDY}: tuned λ_ij at ρ = {rho:g}, mean over seeds (paper profile)"))
     end = maps["end"]
     i, j = np.unravel_index(end.argmax(), end.shape)
     glue_all(**{f"{prefix}_max": f"{end.max():.3f}", f"{prefix}_max_pair": f"{t_layers[i]} → student {s_layers[j]}",

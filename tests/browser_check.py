@@ -10,6 +10,8 @@ loads each chapter, the results page and the front matter from disk with JavaScr
   MathJax did not render it;
 - **stray reprs**: ``Text(``, ``<Figure size``, ``<matplotlib.``, ``<IPython.core.display.``;
 - **tracebacks**: ``Traceback (most recent call last)``;
+- **unrendered interactive figures**: a plotly figure's ``<div>`` with no drawn plot in it
+  (plotly.js, which the book serves itself, did not load);
 - **visible code**: more than ``CODE_LINES`` visible lines of code on the page, outside
   cells tagged ``lesson`` (code that is the point: a loss's definition, a gradient check).
   Cells tagged ``hide-input`` are folded (``<details>``), so their lines are not visible.
@@ -77,6 +79,8 @@ MEASURE = r"""
   return {overflowX: document.documentElement.scrollWidth - document.documentElement.clientWidth,
           wide, code, cells, text: clone.innerText,
           mathjax: !!(window.MathJax && window.MathJax.startup),
+          plotly: [...main.querySelectorAll('.plotly-graph-div')].filter(e => !e.querySelector('.main-svg'))
+                    .map(e => e.id || 'plotly figure'),
           unrendered: [...main.querySelectorAll('.math')].filter(e => visible(e) && !e.querySelector('mjx-container'))
                         .map(e => e.innerText.slice(0, 60))};
 }
@@ -116,6 +120,8 @@ def problems(page: str, m: dict, budget: dict[str, int]) -> list[str]:
     out += [f"a stray repr in the text: {tok!r} near {_around(text, tok)!r}" for tok in REPRS if tok in text]
     if TRACEBACK in text:
         out.append(f"a Python traceback: {_around(text, TRACEBACK)!r}")
+    if m.get("plotly"):
+        out.append(f"{len(m['plotly'])} interactive figure(s) not drawn (plotly.js did not load): {m['plotly'][:3]}")
     limit = budget.get(page.rsplit("/", 1)[-1], CODE_LINES)
     if m["code"] > limit:
         out.append(f"{m['code']} visible lines of code (limit {limit}; largest cells: "

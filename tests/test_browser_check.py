@@ -25,9 +25,19 @@ PAGES = {
     "repr": "<p>&lt;Figure size 640x480 with 1 Axes&gt;</p>",
     "traceback": "<pre>Traceback (most recent call last):\n  File \"x.py\"</pre>",
     "code": '<div class="cell"><div class="cell_input"><pre>' + CODE + "</pre></div></div>",
+    "plotly": '<div id="fig1" class="plotly-graph-div" style="height:300px"></div>'
+              "<script>if (window.Plotly) { Plotly.newPlot('fig1', []); }</script>",   # no plotly.js here
 }
+try:   # the same figure with plotly.js loaded (as the book loads it) is drawn and passes
+    import plotly
+
+    _JS = (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").as_uri()
+    PAGES["plotly_drawn"] = (f'<script src="{_JS}"></script>' + PAGES["plotly"].replace("fig1", "fig2"))
+except ImportError:   # pragma: no cover - plotly is in requirements.txt
+    pass
 EXPECT = {"clean": None, "wide": "wider than the column", "tex": "raw TeX", "repr": "stray repr",
-          "traceback": "traceback", "code": "40 visible lines of code"}
+          "traceback": "traceback", "code": "40 visible lines of code", "plotly": "not drawn (plotly.js did not load)",
+          "plotly_drawn": None}
 MANY = {"wide": 2}    # the page scrolls sideways and the table sticks out: both said
 
 

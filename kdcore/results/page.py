@@ -7,6 +7,8 @@
   paper" (linked), and the verdicts of the chapter's claims (:mod:`kdcore.results.verdicts`);
 - ``chapters.md``        per chapter: the named causes, the misses with none, the claims;
 - ``paper_vs_ours.png``  :func:`kdcore.results.figure.paper_vs_ours_figure`;
+- ``paper_vs_ours.html`` the same with hover (:func:`kdcore.results.interactive.paper_vs_ours_plotly`),
+  and ``_static/plotly.min.js``, the copy of plotly.js every page of the book loads;
 - ``margins.md``         the practical margin of each kind of metric and its reason;
 - ``results_table.html`` every paper-profile row, paper numbers first, as an interactive
   table (itables in its offline mode: the DataTables code is embedded in the page, so
@@ -26,6 +28,7 @@ import pandas as pd
 
 from .agreement import KINDS
 from .figure import paper_vs_ours_figure
+from .interactive import copy_plotly_js, figure_html, paper_vs_ours_plotly
 from .scoreboard import PAPER_PROFILE, chapter_summary, power, verdict_counts
 from .verdicts import direction_words
 from .table import readable_table
@@ -260,7 +263,8 @@ def write_page(out_dir: Path | str, scored: pd.DataFrame, table: pd.DataFrame,
                powered: pd.DataFrame | None = None, effects: Mapping[str, pd.DataFrame] | None = None,
                profile: str = PAPER_PROFILE) -> list[Path]:
     """Write ``scoreboard.md``, ``chapters.md``, ``paper_vs_ours.png``,
-    ``results_table.html`` and ``margins.md`` into ``out_dir``; returns their paths."""
+    ``results_table.html``, ``margins.md``, ``paper_vs_ours.html`` and ``_static/plotly.min.js``
+    into ``out_dir``; returns their paths."""
     import matplotlib.pyplot as plt
 
     out = Path(out_dir)
@@ -276,4 +280,7 @@ def write_page(out_dir: Path | str, scored: pd.DataFrame, table: pd.DataFrame,
     frame = table_frame(scored, table, profile)
     paths[3].write_text(table_html(frame))
     paths[4].write_text(margins_markdown())
+    paths.append(out / "paper_vs_ours.html")
+    paths[5].write_text(figure_html(paper_vs_ours_plotly(scored)))
+    paths.append(copy_plotly_js(out / "_static"))
     return paths

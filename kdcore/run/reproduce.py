@@ -183,6 +183,8 @@ def execute(name: str, profile: str = "paper", out_dir: Path | None = None, root
     import nbformat
     import papermill
 
+    from ..results.interactive import BOOK_BUILD
+
     out_dir = out_dir or root / "book" / "papers"
     out = out_dir / f"{name}.ipynb"
     params = _params(root, name, profile)          # fails before any work if missing / wrong
@@ -207,6 +209,9 @@ def execute(name: str, profile: str = "paper", out_dir: Path | None = None, root
         t0 = time.perf_counter()
         old_log = os.environ.get("KDCORE_RECORD_LOG")
         os.environ["KDCORE_RECORD_LOG"] = str(log)     # the kernel inherits it (RunStore notes reads)
+        # ... and this: interactive figures are written for the book (its own plotly.js), not for
+        # a notebook front end (kdcore.results.interactive.show_figure)
+        old_build, os.environ[BOOK_BUILD] = os.environ.get(BOOK_BUILD), "1"
         try:
             papermill.execute_notebook(str(src), str(tmp), parameters=params, cwd=str(root / "notebooks"),
                                        kernel_name="python3", progress_bar=False, log_output=False)
@@ -215,10 +220,11 @@ def execute(name: str, profile: str = "paper", out_dir: Path | None = None, root
             nbformat.write(done, tmp)
             os.replace(tmp, out)
         finally:
-            if old_log is None:
-                os.environ.pop("KDCORE_RECORD_LOG", None)
-            else:
-                os.environ["KDCORE_RECORD_LOG"] = old_log
+            for key, value in (("KDCORE_RECORD_LOG", old_log), (BOOK_BUILD, old_build)):
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
             for f in (src, tmp, log):
                 if f.exists():
                     f.unlink()
