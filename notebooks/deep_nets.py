@@ -320,20 +320,19 @@ else:
 # %% tags=["hide-input"]
 if cfg.hinton_sweep:
     ok = sweep[~sweep.diverged]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    fig, axes = plt.subplots(2, 1, figsize=(7, 7.5), sharey=True)
     for ax, x in zip(axes, ("beta", "T")):
-        sns.scatterplot(ok, x=x, y="accuracy", hue="student", style="loss", ax=ax, legend=x == "T")
+        sns.scatterplot(ok, x=x, y="accuracy", hue="student", style="loss", s=45, ax=ax, legend=x == "beta")
         ax.set(xlabel="β" if x == "beta" else "T (log scale)", ylabel="test accuracy (10k JPEG)",
-               title=f"accuracy vs {'β' if x == 'beta' else 'T'} (figure {5 if x == 'beta' else 6} of the paper)")
+               title=f"accuracy vs {'β' if x == 'beta' else 'T'} (figure {5 if x == 'beta' else 6} of the paper; {P})")
     axes[1].set_xscale("log")
-    axes[1].legend(fontsize=8)
-    fig.suptitle(f"Hinton sweep from ResNet18, finished runs ({P})")
+    sns.move_legend(axes[0], "upper left", bbox_to_anchor=(1.01, 1), fontsize=9, title=None, frameon=False)
     plt.tight_layout()
     plt.show()
 
 # %% [markdown]
-# Every finished run of the sweep at its β (left, the paper's figure 5) and its temperature
-# T (right, figure 6), by student (colour) and loss (marker): how much of the spread β and T
+# Every finished run of the sweep at its β (top, the paper's figure 5) and its temperature
+# T (bottom, figure 6), by student (colour) and loss (marker): how much of the spread β and T
 # explain. The runs that stopped are missing from both panels; their temperatures are listed
 # below the table.
 
@@ -578,8 +577,11 @@ else:
 # %% tags=["hide-input"]
 trials = report.trials_frame(recs)
 trials["search"] = trials["table"] + " " + trials["method"]
-grid = sns.relplot(trials, x="validation accuracy", y="test accuracy", hue="mode", style="chosen on test",
-                   col="search", col_wrap=2, height=3.4, aspect=1.2, facet_kws={"sharex": False, "sharey": False})
+points = trials.assign(trial=trials["chosen on test"].map({True: "best on test", False: "other"}))
+grid = sns.relplot(points, x="validation accuracy", y="test accuracy", hue="mode", style="trial",
+                   style_order=["other", "best on test"], s=45, col="search", col_wrap=2, height=3.3, aspect=1.1,
+                   facet_kws={"sharex": False, "sharey": False})
+grid.set_titles("{col_name}")
 grid.figure.suptitle(f"search trials ({P})", y=1.02)
 plt.show()
 
@@ -590,14 +592,17 @@ for (table, method, mode), name in adds.items():
     g = trials[(trials.table == ch.experiments.TABLES[table][2]) & (trials.method == method) & (trials["mode"] == mode)]
     glue(name, "not run" if g.empty else
          f"{g['test accuracy'].max() - g.loc[g['chosen on validation'], 'test accuracy'].iloc[0]:+.3f} "
-         f"(best of {len(g)} trials on test against the trial chosen on validation; trials' test accuracy "
-         f"{g['test accuracy'].mean():.3f} ± {g['test accuracy'].std():.3f})")
+         f"(best of {len(g)} trials; their test accuracy {g['test accuracy'].mean():.3f} ± {g['test accuracy'].std():.3f})")
 
 # %% [markdown]
-# Each panel is one search; a point is one trial, coloured by mode. In a faithful pairwise
+# Each panel is one search; a point is one trial, coloured by mode, and a cross marks the
+# trial with the best test accuracy (the authors' choice). In a faithful pairwise
 # search λ is unused and β fixed, so its trials differ only in their seed: that cloud is
-# seed spread, and its "best trial" is a maximum over seeds. What choosing on the test set
-# adds, on the carved-rows trials:
+# seed spread, and its "best trial" is a maximum over seeds.
+#
+# What choosing on the test set adds, on the carved-rows trials: the test accuracy of the
+# best of the search's trials on test against that of the trial chosen on validation, and
+# the trials' test accuracy (mean ± sd):
 #
 # - Table 1, pairwise (faithful): {glue:text}`adds_t1_pairwise_faithful`;
 # - Table 1, pairwise (corrected): {glue:text}`adds_t1_pairwise_corrected`;
@@ -616,11 +621,11 @@ for table in shown:
         mats = report.lambda_matrices(recs, table, mode)
         if not mats:
             continue
-        fig, axes = plt.subplots(2, 2, figsize=(9, 5.2), squeeze=False)
+        fig, axes = plt.subplots(2, 2, figsize=(8, 5.2), squeeze=False)
         top = max(m.values.max() for _, m in mats)
         for ax, (t, m) in zip(axes.flat, mats):
             sns.heatmap(m, ax=ax, vmin=0, vmax=top, cmap="Blues", cbar=False, annot=m.shape[1] <= 4, fmt=".2f")
-            ax.set_title(f"trial {t['number']}: β={t['beta']:.2f}, test {t['accuracy']:.3f}", fontsize=10)
+            ax.set_title(f"trial {t['number']}: β={t['beta']:.2f}, test {t['accuracy']:.3f}", fontsize=11)
         for ax in axes.flat[len(mats):]:
             ax.axis("off")
         fig.suptitle(f"{table_name(table)}, all-to-all ({mode}), {P}")
@@ -777,7 +782,7 @@ def part(setting: str) -> str:
 where = pd.DataFrame([{"part": part(r["setting"]), "kind": kind, "device": r["device"],
                        "minutes": r["seconds"] / 60} for kind, rs in (("record", recs), ("failure note", notes)) for r in rs])
 show_table(where.groupby(["part", "kind", "device"]).agg(runs=("minutes", "size"), minutes=("minutes", "sum"))
-           .round(1).reset_index(), caption=f"where this profile's records were computed ({P})")
+           .round(1).reset_index(), caption=f"where this profile's records were computed ({P})", digits=1)
 
 # %% [markdown]
 # ## What differed from the paper
