@@ -132,7 +132,7 @@ def table_name(table: str) -> str:
 
 
 def glue_missing(*names: str) -> None:
-    """Glue a dash for numbers this profile does not produce (the paper profile always does)."""
+    """Glue a dash for numbers this profile does not produce (a part it did not run)."""
     for name in names:
         glue(name, "—")
 
