@@ -33,11 +33,15 @@
 #
 # The authors' code had bugs that change what was measured (listed below); each comparison
 # runs as coded by them (**faithful**) and with the bugs fixed (**corrected**) where the
-# profile runs both modes (the sections say what ran). Every number
-# comes from a run record; the profile that produced it is printed with it. The chapter
-# ends with a verdict per claim computed from those records.
+# profile runs both modes (the sections say what ran).
+#
+# Every number below comes from a run record (see the [results page](../results.md)). This
+# page was executed with the **{glue:text}`profile`** profile (records in
+# {glue:text}`results_dir`); each table and figure names it, and the chapter ends with a
+# verdict per claim computed from those records. The code of every figure and table is
+# folded under it: unfold it, or open the chapter in Colab to run it.
 
-# %%
+# %% tags=["remove-cell"]
 # In Colab or a fresh environment: install kdcore from the book's repository if it is missing.
 import importlib.util
 import subprocess
@@ -47,7 +51,7 @@ if importlib.util.find_spec("kdcore") is None:
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
                            "git+https://github.com/kd-book/kd-book.git"])
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 # Smoke profile: seconds on a CPU. The paper profile is notebooks/params/deep_nets.yaml;
 # on a GPU run the runner first: python -m kdcore run deep_nets --profile paper --workers 12
 profile = "smoke"
@@ -89,7 +93,7 @@ cost = True
 cost_epochs = 1
 cost_rows = 16
 
-# %%
+# %% tags=["remove-cell"]
 import re
 
 import matplotlib.pyplot as plt
@@ -99,18 +103,19 @@ import seaborn as sns
 
 from kdcore.chapters import deep_nets as ch
 from kdcore.chapters.deep_nets import report
-from kdcore.results.display import (profile_notice, relative_path, show_comparison, show_markdown, show_source, show_table)
+from kdcore.results.display import (glue, glue_all, profile_notice, relative_path, show_comparison, show_markdown,
+                                    show_source, show_table)
 from kdcore.losses import CrossLayerVID, vid_nll
 from kdcore.models import ConvTiny, ConvVeryTiny, parameter_count, resnet10, resnet18
 from kdcore.results import RunStore, comparison_table
-from kdcore.results.verdicts import Claim, verdict_markdown, verdict_table
+from kdcore.results.verdicts import Claim, verdict_table
 
 cfg = ch.DeepNetsConfig.from_namespace(globals())   # validates every parameter first
 store = RunStore(profile=cfg.profile)   # a smoke run keeps its records in a scratch folder
 lab = ch.Lab(cfg, store)
 sns.set_theme(style="whitegrid", context="notebook")
-print(f"profile: {cfg.profile}; results in {relative_path(store.root)}")
-profile_notice(cfg.profile)
+P = f"profile: {cfg.profile}"
+glue_all(profile=cfg.profile, results_dir=str(relative_path(store.root)))
 # What the chapter shows: the tables and modes this profile runs and, for a table it does not
 # run, the modes whose search another parameters file ran into the same records (Table 2's
 # CPU part, notebooks/params/deep_nets_table2_cpu.yaml). Those are read, never trained here.
@@ -119,6 +124,32 @@ shown = {t: list(cfg.modes) if t in cfg.tables else
          [m for m in cfg.modes if f"{ch.search.search_name(t, 'all-to-all', m)}: search" in settings]
          for t in ch.experiments.TABLES}
 shown = {t: modes for t, modes in shown.items() if modes}
+TAG = {"table1": "t1", "table2": "t2"}   # glue names per table
+
+
+def table_name(table: str) -> str:
+    return "Table 1" if table == "table1" else "Table 2"
+
+
+def glue_missing(*names: str) -> None:
+    """Glue a dash for numbers this profile does not produce (a part it did not run)."""
+    for name in names:
+        glue(name, "—")
+
+
+def show_verdicts(verdicts: pd.DataFrame, caption: str) -> None:
+    """A verdict table (kdcore.results.verdicts) as one row per claim, accuracies signed in the claimed direction."""
+    signed = lambda x: "—" if x != x else f"{x:+.4f}"
+    plain = lambda x: "—" if x != x else f"{abs(x):.4f}"
+    show_table(verdicts.assign(difference=verdicts.difference.map(signed), std=verdicts["std"].map(plain),
+                               se=verdicts.se.map(plain))
+               [["verdict", "claim", "difference", "std", "se", "n", "failed"]]
+               .rename(columns={"difference": "difference (claimed direction)", "std": "sd"}),
+               caption=caption)
+
+
+# %% tags=["remove-input"]
+profile_notice(cfg.profile)
 
 # %% [markdown]
 # ## The method
@@ -148,7 +179,7 @@ shown = {t: modes for t, modes in shown.items() if modes}
 # has no $T^2$, and their teachers were left in training mode (BatchNorm on batch
 # statistics). **Corrected** mode fixes all of this. The implementations the chapter runs:
 
-# %%
+# %% tags=["remove-input"]
 show_source(vid_nll)
 show_source(CrossLayerVID.forward)
 
@@ -160,9 +191,9 @@ show_source(CrossLayerVID.forward)
 # schedule. Test sets: the full 10,000 test images in a JPEG q75 copy (labelled "10k JPEG";
 # the original pickles were not available offline) and the exact first 1,000. The models and
 # the paper profile's sizes below do not depend on the profile that runs (this cell's output
-# is checked by the test suite); the next cell prints the sizes this run uses:
+# is checked by the test suite):
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 for name, model in [("ConvTiny", ConvTiny()), ("ConvVeryTiny", ConvVeryTiny()),
                     ("ResNet10 (authors' layout)", resnet10(authors_layout=True)),
@@ -174,10 +205,17 @@ print(f"ResNet10's 9 feature maps: {per_image:,d} values per image, {10112 * per
       "for the paper profile's 10,112 images in bf16")
 print("paper profile, choosing λ on validation: 10,112 rows = 8,960 for the trials + 1,152 held out")
 
-# %%
+# %% tags=["remove-cell"]
 d = lab.data
-print(f"[{cfg.profile}] train {len(d.train)} (trials: {len(d.part)} + validation {len(d.val)}); "
-      f"test: {d.test.description}, {len(d.test)} rows; {d.test_1k.description}, {len(d.test_1k)} rows")
+glue_all(train_rows=f"{len(d.train):,}", trial_rows=f"{len(d.part):,}", val_rows=f"{len(d.val):,}",
+         test_desc=d.test.description, test_n=f"{len(d.test):,}", test1k_desc=d.test_1k.description,
+         test1k_n=f"{len(d.test_1k):,}")
+
+# %% [markdown]
+# The sizes this run uses: {glue:text}`train_rows` training images ({glue:text}`trial_rows`
+# for the search trials + {glue:text}`val_rows` for validation); test sets
+# {glue:text}`test_desc` ({glue:text}`test_n` rows) and {glue:text}`test1k_desc`
+# ({glue:text}`test1k_n` rows).
 
 # %% [markdown]
 # ## (a) Teachers
@@ -196,7 +234,7 @@ print(f"[{cfg.profile}] train {len(d.train)} (trials: {len(d.part)} + validation
 # table. "Training minutes" sums the training epochs only; a record's own time also counts
 # its test passes.
 
-# %%
+# %% tags=["hide-input"]
 teachers = [lab.teacher(a) for a, on in (("resnet18", cfg.hinton_sweep or cfg.cost), ("conv_tiny", "table1" in cfg.tables),
                                          ("resnet10", "table2" in cfg.tables or cfg.cost)) if on]
 teachers += [lab.teacher("conv_tiny", "part")] if "table1" in cfg.tables else []
@@ -210,14 +248,18 @@ show_table(pd.DataFrame([{"teacher": r["setting"].removeprefix("teacher "), "epo
                           "batch-stat": r["metrics"]["accuracy_batch_stats"],
                           "trained on": r["device"],
                           "training minutes": f'{sum(r["history"]["epoch_seconds"]) / 60:.1f}'} for r in teachers]),
-           caption=f"teacher test accuracy (profile: {cfg.profile})")
+           caption=f"teacher test accuracy ({P})")
+
+# %% tags=["remove-cell"]
 not_run = [name for name, on in (("(b) the Hinton sweep", cfg.hinton_sweep), ("the cost timing", cfg.cost),
                                  ("Table 1", "table1" in shown), ("Table 2", "table2" in shown)) if not on]
-not_run += [f"{'Table 1' if t == 'table1' else 'Table 2'} in {', '.join(m for m in cfg.modes if m not in modes)} mode"
+not_run += [f"{table_name(t)} in {', '.join(m for m in cfg.modes if m not in modes)} mode"
             for t, modes in shown.items() if set(cfg.modes) - set(modes)]
-if not_run:
-    show_markdown(f"**Not run at profile `{cfg.profile}`:** {', '.join(not_run)} (see the parameters: "
-                  "`hinton_sweep`, `cost`, `tables`). Their sections below say so.")
+glue("not_run", ", ".join(not_run) or "none")
+
+# %% [markdown]
+# Not run at this profile: **{glue:text}`not_run`** (see the parameters: `hinton_sweep`,
+# `cost`, `tables`). Their sections below say so.
 
 # %% [markdown]
 # ## (b) Hinton's distillation from ResNet18: β and T
@@ -231,7 +273,7 @@ if not_run:
 # authors' runs of this kind ended at chance (0.10) and were dropped from their figures 4-6;
 # the plots here show the runs that finished.
 
-# %%
+# %% tags=["hide-input"]
 if cfg.hinton_sweep:
     stopped = []     # (student, variant, run) whose loss became non-finite: a failure note, no record
     for student in ("conv_tiny", "conv_very_tiny"):
@@ -260,29 +302,46 @@ if cfg.hinton_sweep:
                           for r in groups.get(f"{s} alone, {cfg.basic_epochs} epochs", [])])
     box = pd.concat([alone.assign(run="alone"),
                      sweep.loc[~sweep.diverged, ["student", "accuracy", "loss"]].rename(columns={"loss": "run"})])
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    sns.boxplot(box, x="student", y="accuracy", hue="run", ax=axes[0])
-    axes[0].axhline(lab.teacher("resnet18")["metrics"]["accuracy"], color="k", ls="--", label="ResNet18 teacher")
-    axes[0].set_title(f"alone vs distilled, finished runs ({cfg.profile})")
-    axes[0].legend(fontsize=8)
-    ok = sweep[~sweep.diverged]
-    for ax, x in zip(axes[1:], ("beta", "T")):
-        sns.scatterplot(ok, x=x, y="accuracy", hue="student", style="loss", ax=ax)
-        ax.set_title(f"accuracy vs {x} (figures {5 if x == 'beta' else 6} of the paper)")
-    axes[2].set_xscale("log")
-    plt.tight_layout()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    sns.boxplot(box, x="student", y="accuracy", hue="run", ax=ax)
+    ax.axhline(lab.teacher("resnet18")["metrics"]["accuracy"], color="k", ls="--", label="ResNet18 teacher")
+    ax.set(xlabel="", ylabel="test accuracy (10k JPEG)", title=f"alone vs distilled from ResNet18, finished runs ({P})")
+    ax.legend(fontsize=9)
     plt.show()
 else:
     show_markdown(f"*Not run at profile `{cfg.profile}` (`hinton_sweep: false`).*")
 
 # %% [markdown]
+# Each box spans the runs of one student alone (over seeds) or distilled with one loss (the
+# sweep's runs that finished, whatever their β and T); the dashed line is the ResNet18
+# teacher. Runs that stopped are not drawn: the table below counts them. Whether the
+# distilled runs beat the student alone is decided by the verdicts under that table.
+
+# %% tags=["hide-input"]
+if cfg.hinton_sweep:
+    ok = sweep[~sweep.diverged]
+    fig, axes = plt.subplots(2, 1, figsize=(7, 7.5), sharey=True)
+    for ax, x in zip(axes, ("beta", "T")):
+        sns.scatterplot(ok, x=x, y="accuracy", hue="student", style="loss", s=45, ax=ax, legend=x == "beta")
+        ax.set(xlabel="β" if x == "beta" else "T (log scale)", ylabel="test accuracy (10k JPEG)",
+               title=f"accuracy vs {'β' if x == 'beta' else 'T'} (figure {5 if x == 'beta' else 6} of the paper; {P})")
+    axes[1].set_xscale("log")
+    sns.move_legend(axes[0], "upper left", bbox_to_anchor=(1.01, 1), fontsize=9, title=None, frameon=False)
+    plt.tight_layout()
+    plt.show()
+
+# %% [markdown]
+# Every finished run of the sweep at its β (top, the paper's figure 5) and its temperature
+# T (bottom, figure 6), by student (colour) and loss (marker): how much of the spread β and T
+# explain. The runs that stopped are missing from both panels; their temperatures are listed
+# below the table.
+
+# %% [markdown]
 # The sweep per student and loss, beside the authors' notebook (`paper.py`; it reports the
 # authors' loss only). "Stopped" counts the runs whose loss became non-finite; the best run
 # is chosen on the test set, as the authors chose it, so it is a comparison, not a result.
-# Then, by the rule of the verdicts at the end: do the sweep's finished runs, whatever their
-# β and T, beat the student alone?
 
-# %%
+# %% tags=["hide-input"]
 if cfg.hinton_sweep:
     def paper_value(setting: str, metric: str) -> float:
         return next((p.value for p in ch.NUMBERS if p.setting == setting and p.metric == metric), np.nan)
@@ -307,35 +366,59 @@ if cfg.hinton_sweep:
                      f"{paren(paper_value(f'{student} alone, {cfg.basic_epochs} epochs', 'accuracy'), '.3f')}",
                      "best run": "", "its β, T": ""})
     show_table(pd.DataFrame(rows), caption=f"Hinton sweep from ResNet18, {cfg.basic_epochs} epochs, 10k JPEG test; "
-               f"the authors' notebook in parentheses (profile: {cfg.profile})")
-    lines = []
-    for (student, loss), g in sweep.groupby(["student", "loss"], sort=False):
+               f"the authors' notebook in parentheses ({P})")
+
+# %% tags=["remove-cell"]
+stop_names = {(s, v): f"stop_{s}_{v}" for s in ("conv_tiny", "conv_very_tiny") for v in report.VARIANT_LABEL}
+if cfg.hinton_sweep:
+    for (s, v), name in stop_names.items():
+        g = sweep[(sweep.student == ch.runners.NAMES[s]) & (sweep.loss == report.VARIANT_LABEL[v])]
         bad, fin = g[g.diverged], g[~g.diverged]
-        lines.append(f"- {student}, {loss}: {len(bad)} of {len(g)} runs stopped"
-                     + (f", with T from {bad['T'].min():.2f} to {bad['T'].max():.2f} (epochs "
-                        f"{', '.join(str(e) for e in sorted(bad['stopped at epoch'].astype(int)))}); the runs that "
-                        f"finished had T from {fin['T'].min():.2f} to {fin['T'].max():.2f}" if len(bad) else ""))
+        glue(name, "not run" if g.empty else f"{len(bad)} of {len(g)} runs stopped"
+             + (f", with T from {bad['T'].min():.2f} to {bad['T'].max():.2f} (epochs "
+                f"{', '.join(str(e) for e in sorted(bad['stopped at epoch'].astype(int)))}); the runs that "
+                f"finished had T from {fin['T'].min():.2f} to {fin['T'].max():.2f}" if len(bad) else ""))
     sweep_recs = [r for r in recs if r["setting"].startswith("Hinton sweep") and "best run" not in r["setting"]]
     cpu_runs = [r for r in sweep_recs if "cuda" not in r["device"]]
-    if cpu_runs and len(cpu_runs) < len(sweep_recs):     # a sweep that ran on a GPU and was finished on the CPU
-        lines.append("- sweep runs whose record was computed on the CPU (the H100 had stopped them with a non-finite "
-                     "loss; run again on the CPU for their failure notes, they finished): "
-                     + "; ".join(f"{r['setting'].split(' ← ')[0].removeprefix('Hinton sweep ')} run {r['seed']} "
-                                 f"(T = {r['params']['T']:.2f}, accuracy {r['metrics']['accuracy']:.3f}"
-                                 + (", the best run of its sweep" if r["metrics"]["accuracy"] == max(
-                                     q["metrics"]["accuracy"] for q in recs if q["setting"] == r["setting"]) else "")
-                                 + ")" for r in cpu_runs))
     by_device = sweep[sweep.diverged].groupby("device").size()
-    if len(by_device):
-        lines.append("- where the stopped runs last ran: " + "; ".join(f"{n} on {dev}" for dev, n in by_device.items()))
-    show_markdown("\n".join(lines))
+    glue_all(sweep_cpu_runs=(
+        "; ".join(f"{r['setting'].split(' ← ')[0].removeprefix('Hinton sweep ')} run {r['seed']} "
+                  f"(T = {r['params']['T']:.2f}, accuracy {r['metrics']['accuracy']:.3f}"
+                  + (", the best run of its sweep" if r["metrics"]["accuracy"] == max(
+                      q["metrics"]["accuracy"] for q in recs if q["setting"] == r["setting"]) else "")
+                  + ")" for r in cpu_runs)
+        # only where the sweep ran on a GPU and was finished on the CPU
+        if cpu_runs and len(cpu_runs) < len(sweep_recs) else "none (the sweep's records come from one device)"),
+        sweep_stopped_where="; ".join(f"{n} on {dev}" for dev, n in by_device.items()) if len(by_device)
+        else "no run stopped")
+else:
+    glue_missing(*stop_names.values(), "sweep_cpu_runs", "sweep_stopped_where")
+
+# %% [markdown]
+# Runs that stopped, per student and loss:
+#
+# - ConvTiny, authors' loss: {glue:text}`stop_conv_tiny_oleinik2023`;
+# - ConvTiny, corrected loss: {glue:text}`stop_conv_tiny_hinton`;
+# - ConvVeryTiny, authors' loss: {glue:text}`stop_conv_very_tiny_oleinik2023`;
+# - ConvVeryTiny, corrected loss: {glue:text}`stop_conv_very_tiny_hinton`;
+# - sweep runs whose record was computed on the CPU (the H100 had stopped them with a
+#   non-finite loss; run again on the CPU for their failure notes, they finished):
+#   {glue:text}`sweep_cpu_runs`;
+# - where the stopped runs last ran: {glue:text}`sweep_stopped_where`.
+#
+# Then, by the rule of the verdicts at the end: do the sweep's finished runs, whatever their
+# β and T, beat the student alone?
+
+# %% tags=["hide-input"]
+if cfg.hinton_sweep:
     # Does distilling from ResNet18 beat the student alone? Over the sweep's finished runs (any β, T):
     sweep_claims = [Claim(f"{ch.runners.NAMES[st]} distilled from ResNet18 ({report.VARIANT_LABEL[v]}; the sweep's "
                           f"finished runs, any β and T) beats {ch.runners.NAMES[st]} alone",
                           ch.experiments.sweep_setting(st, v), "accuracy",
                           baseline=f"{ch.runners.NAMES[st]} alone, {cfg.basic_epochs} epochs", paired=False)
                     for st in ("conv_tiny", "conv_very_tiny") for v in cfg.hinton_variants]
-    show_markdown(verdict_markdown(verdict_table(store.records(ch.CHAPTER), sweep_claims, cfg.profile), cfg.profile))
+    show_verdicts(verdict_table(store.records(ch.CHAPTER), sweep_claims, cfg.profile),
+                  caption=f"the sweep's finished runs against the student alone, independent runs ({P})")
 
 # %% [markdown]
 # ## What the teacher's outputs cost
@@ -345,27 +428,46 @@ if cfg.hinton_sweep:
 # forward (bf16, no gradients) on every batch. Seconds per epoch of ConvTiny and the ratio
 # to training it alone, on the device that ran the timing (named in the caption):
 
-# %%
+# %% tags=["hide-input"]
 if cfg.cost:
     ch.feature_cost(lab, cfg.cost_rows)
     recs = report.chapter_records(store, cfg.profile)
     timing = report.by_setting(recs)["cost of teacher outputs (ConvTiny student)"][-1]
     show_table(report.cost_frame(recs), caption=f"epoch cost on {timing['extra']['device']}, {timing['params']['rows']} rows "
-               f"(profile: {cfg.profile})")
-    x = timing["extra"]
-    print(f"ResNet10's nine feature maps for {cfg.n_train:,} images take {x['cache_gb_full_train']:.2f} GB in bf16 "
-          f"({x['bytes_per_image'] / 1e6:.2f} MB per image); caching them for the {timing['params']['rows']:,} timed "
-          f"rows took {x['cache_features_s']:.1f} s, ResNet18's logits for those rows {x['cache_logits_s']:.1f} s")
-    r = timing["metrics"]
-    show_markdown(f"On {x['device']}, relative to an epoch of ConvTiny alone: Hinton with cached ResNet18 logits "
-                  f"{r['ratio_hinton_cached']:.3g}×, with a ResNet18 forward per batch {r['ratio_hinton_forward']:.3g}×; "
-                  f"all-to-all VID over {len(ch.runners.RESNET10_LAYERS) * len(ch.runners.CONV_LAYERS)} pairs with "
-                  f"cached ResNet10 features {r['ratio_a2a_cached']:.3g}×, with a ResNet10 forward per batch "
-                  f"{r['ratio_a2a_forward']:.3g}×; the authors' loss, which computes only the last pair, "
-                  f"{r['ratio_a2a_faithful_cached']:.3g}×. These are this device's ratios: where a small student's "
-                  "epoch is mostly kernel launches (a GPU), they differ.")
+               f"({P})")
 else:
     show_markdown(f"*Not run at profile `{cfg.profile}` (`cost: false`; the parameters file says why).*")
+
+# %% tags=["remove-cell"]
+cost_names = ("cost_images", "cost_gb", "cost_mb", "cost_rows", "cost_cache_s", "cost_logits_s", "cost_device",
+              "cost_hinton_cached", "cost_hinton_forward", "cost_pairs", "cost_a2a_cached", "cost_a2a_forward",
+              "cost_a2a_faithful")
+if cfg.cost:
+    x, r = timing["extra"], timing["metrics"]
+    glue_all(cost_images=f"{cfg.n_train:,}", cost_gb=f"{x['cache_gb_full_train']:.2f}",
+             cost_mb=f"{x['bytes_per_image'] / 1e6:.2f}", cost_rows=f"{timing['params']['rows']:,}",
+             cost_cache_s=f"{x['cache_features_s']:.1f}", cost_logits_s=f"{x['cache_logits_s']:.1f}",
+             cost_device=x["device"], cost_hinton_cached=f"{r['ratio_hinton_cached']:.3g}",
+             cost_hinton_forward=f"{r['ratio_hinton_forward']:.3g}",
+             cost_pairs=len(ch.runners.RESNET10_LAYERS) * len(ch.runners.CONV_LAYERS),
+             cost_a2a_cached=f"{r['ratio_a2a_cached']:.3g}", cost_a2a_forward=f"{r['ratio_a2a_forward']:.3g}",
+             cost_a2a_faithful=f"{r['ratio_a2a_faithful_cached']:.3g}")
+else:
+    glue_missing(*cost_names)
+
+# %% [markdown]
+# ResNet10's nine feature maps for {glue:text}`cost_images` images take
+# {glue:text}`cost_gb` GB in bf16 ({glue:text}`cost_mb` MB per image); caching them for the
+# {glue:text}`cost_rows` timed rows took {glue:text}`cost_cache_s` s, ResNet18's logits for
+# those rows {glue:text}`cost_logits_s` s.
+#
+# On {glue:text}`cost_device`, relative to an epoch of ConvTiny alone: Hinton with cached
+# ResNet18 logits {glue:text}`cost_hinton_cached`×, with a ResNet18 forward per batch
+# {glue:text}`cost_hinton_forward`×; all-to-all VID over {glue:text}`cost_pairs` pairs with
+# cached ResNet10 features {glue:text}`cost_a2a_cached`×, with a ResNet10 forward per batch
+# {glue:text}`cost_a2a_forward`×; the authors' loss, which computes only the last pair,
+# {glue:text}`cost_a2a_faithful`×. These are this device's ratios: where a small student's
+# epoch is mostly kernel launches (a GPU), they differ.
 
 # %% [markdown]
 # ## (c) Table 1: ConvTiny → ConvVeryTiny, and (d) Table 2: ResNet10 → ConvTiny
@@ -381,52 +483,71 @@ else:
 # the first 8,960. Where both choices give the same run (the same λ and β, or λ unused as in
 # faithful pairwise), the second row is a copy of the first, not a second confirmation.
 
-# %%
+# %% tags=["hide-input"]
 for table in cfg.tables:
     ch.table_baselines(lab, table)
-missing = {m for m in cfg.modes if m not in shown.get("table2", [])}
-if missing:
-    note = (f"*(d) Table 2 is not run at profile `{cfg.profile}` (`tables`; the parameters file says why)"
-            if "table2" not in shown else
-            f"*(d) Table 2 ran in part, from `notebooks/params/deep_nets_table2_cpu.yaml` (this profile's values, "
-            f"its {', '.join(shown['table2'])} mode only): its {', '.join(sorted(missing))} all-to-all search did not "
-            "run, and its rows below are empty.")
-    timed = report.by_setting(report.chapter_records(store, cfg.profile)).get("cost of teacher outputs (ConvTiny student)")
-    if timed:   # what it would take where the cost timing ran: its all-to-all epochs, scaled by rows
-        t = timed[-1]
-        # The faithful loss computes only the last pair; the corrected one every pair.
-        per_row = {m: t["extra"]["epoch_seconds"]["a2a_faithful_cached" if m == "faithful" else "a2a_cached"]
-                   / t["params"]["rows"] for m in missing}
-        n_trials = {m: ch.search.n_trials(lab, "table2", "all-to-all", m) for m in missing}
-        n_retrain = 2 * len(cfg.rerun_seeds)     # per mode: chosen on test and on val, per seed
-        hours = {m: cfg.epochs * per_row[m] * (n_trials[m] * len(lab.data.part) + n_retrain * len(lab.data.train))
-                 / 3600 for m in missing}
-        note += (f" At the cost timing's all-to-all epochs ({t['extra']['device']}, cached features), "
-                 f"{'its searches' if len(missing) > 1 else 'that search'} "
-                 f"({', '.join(f'{n_trials[m]} {m} trials' for m in missing)}) and up to {n_retrain} retrainings "
-                 f"per mode, {cfg.epochs} epochs each, would take about "
-                 + ", ".join(f"{hours[m]:.1f} hours ({m})" for m in missing)
-                 + f" of one process there; the TPE trials after the first {ch.search.Search.TPE_STARTUP} run one "
-                 "after another.")
-    show_markdown(note + "*")
 ch.searches(lab)
 recs = report.chapter_records(store, cfg.profile)
-lines = []
 for table in shown:
+    partly = "" if table in cfg.tables else f"; its {', '.join(shown[table])} search only, run from deep_nets_table2_cpu.yaml"
+    show_table(report.table_frame(recs, table), caption=f"{'Table 1: ConvTiny → ConvVeryTiny' if table == 'table1' else 'Table 2: ResNet10 → ConvTiny'}"
+               f", test accuracy at the last epoch, mean ± std over runs ({P}{partly})")
+
+# %% tags=["remove-cell"]
+missing = {m for m in cfg.modes if m not in shown.get("table2", [])}
+glue("t2_status", "ran in full" if not missing else
+     "not run (tables; the parameters file says why)" if "table2" not in shown else
+     f"ran in part, from notebooks/params/deep_nets_table2_cpu.yaml (this profile's values, its "
+     f"{', '.join(shown['table2'])} mode only): its {', '.join(sorted(missing))} all-to-all search did not run, and "
+     "its rows in the table above are empty")
+timed = report.by_setting(recs).get("cost of teacher outputs (ConvTiny student)")
+if missing and timed:   # what it would take where the cost timing ran: its all-to-all epochs, scaled by rows
+    t = timed[-1]
+    # The faithful loss computes only the last pair; the corrected one every pair.
+    per_row = {m: t["extra"]["epoch_seconds"]["a2a_faithful_cached" if m == "faithful" else "a2a_cached"]
+               / t["params"]["rows"] for m in missing}
+    n_trials = {m: ch.search.n_trials(lab, "table2", "all-to-all", m) for m in missing}
+    n_retrain = 2 * len(cfg.rerun_seeds)     # per mode: chosen on test and on val, per seed
+    hours = {m: cfg.epochs * per_row[m] * (n_trials[m] * len(lab.data.part) + n_retrain * len(lab.data.train))
+             / 3600 for m in missing}
+    glue_all(t2_est_device=t["extra"]["device"],
+             t2_est_what=(f"{'its searches' if len(missing) > 1 else 'that search'} "
+                          f"({', '.join(f'{n_trials[m]} {m} trials' for m in missing)})"),
+             t2_est_retrain=n_retrain, t2_est_epochs=cfg.epochs,
+             t2_est_hours=", ".join(f"{hours[m]:.1f} hours ({m})" for m in missing),
+             t2_tpe=ch.search.Search.TPE_STARTUP)
+else:
+    glue_missing("t2_est_device", "t2_est_what", "t2_est_retrain", "t2_est_epochs", "t2_est_hours", "t2_tpe")
+for table, k in TAG.items():
+    if table not in shown:
+        glue_missing(f"{k}_teacher", f"{k}_teacher_acc", f"{k}_teacher_best", f"{k}_alone", f"{k}_alone_n", f"{k}_vs")
+        continue
     teacher, student, tag = ch.experiments.TABLES[table]
     # (a table this profile does not run is only read: its teacher's record, never a training)
     t = lab.teacher(teacher, "part") if table in cfg.tables else settings[lab.teacher_setting(teacher, "part")][-1]
     alone_acc = [r["metrics"]["accuracy"] for r in report.by_setting(recs).get(f"{tag} {ch.runners.NAMES[student]} alone", [])]
-    lines.append(f"- {tag}: the trials' teacher, {t['setting'].removeprefix('teacher ')}, ends at "
-                 f"{t['metrics']['accuracy']:.3f} (best epoch {max(t['history']['test_metric']):.3f}); the student alone "
-                 f"ends at {report.mean_std(alone_acc, 3)} ({len(alone_acc)} runs), so the teacher is "
-                 f"{'weaker than' if t['metrics']['accuracy'] < np.mean(alone_acc) else 'stronger than'} the student "
-                 "that its λ and β were chosen for.")
-show_markdown(f"Teachers of the search trials against the student alone (profile: {cfg.profile}):\n\n" + "\n".join(lines))
-for table in shown:
-    partly = "" if table in cfg.tables else f"; its {', '.join(shown[table])} search only, run from deep_nets_table2_cpu.yaml"
-    show_table(report.table_frame(recs, table), caption=f"{'Table 1: ConvTiny → ConvVeryTiny' if table == 'table1' else 'Table 2: ResNet10 → ConvTiny'}"
-               f", test accuracy at the last epoch, mean ± std over runs (profile: {cfg.profile}{partly})")
+    glue_all(**{f"{k}_teacher": t["setting"].removeprefix("teacher "), f"{k}_teacher_acc": f"{t['metrics']['accuracy']:.3f}",
+                f"{k}_teacher_best": f"{max(t['history']['test_metric']):.3f}",
+                f"{k}_alone": report.mean_std(alone_acc, 3), f"{k}_alone_n": len(alone_acc),
+                f"{k}_vs": "weaker than" if t["metrics"]["accuracy"] < np.mean(alone_acc) else "stronger than"})
+
+# %% [markdown]
+# Table 2 at this profile: {glue:text}`t2_status`. Where a search of it did not run, the cost
+# timing's all-to-all epochs ({glue:text}`t2_est_device`, cached features) say what it would
+# take: {glue:text}`t2_est_what` and up to {glue:text}`t2_est_retrain` retrainings per mode,
+# {glue:text}`t2_est_epochs` epochs each, about {glue:text}`t2_est_hours` of one process
+# there; the TPE trials after the first {glue:text}`t2_tpe` run one after another.
+#
+# The teachers of the search trials against the student alone:
+#
+# - Table 1: the trials' teacher, {glue:text}`t1_teacher`, ends at
+#   {glue:text}`t1_teacher_acc` (best epoch {glue:text}`t1_teacher_best`); the student alone
+#   ends at {glue:text}`t1_alone` ({glue:text}`t1_alone_n` runs), so the teacher is
+#   {glue:text}`t1_vs` the student that its λ and β were chosen for.
+# - Table 2: the trials' teacher, {glue:text}`t2_teacher`, ends at
+#   {glue:text}`t2_teacher_acc` (best epoch {glue:text}`t2_teacher_best`); the student alone
+#   ends at {glue:text}`t2_alone` ({glue:text}`t2_alone_n` runs), so the teacher is
+#   {glue:text}`t2_vs` the student that its λ and β were chosen for.
 
 # %% [markdown]
 # Two comparisons the paper does not make but the table invites, decided by the same rule as
@@ -437,62 +558,93 @@ for table in shown:
 # all-to-all), so its searched λ never mattered; a corrected row counts every pair, weighted
 # by λ. Why the corrected sum of pairs ends where it does was not tested here.
 
-# %%
+# %% tags=["hide-input"]
 readings = [Claim(f"{ch.experiments.TABLES[t][2]}: {m} as coded (faithful) beats {m} corrected",
                   f"{ch.experiments.TABLES[t][2]} {m} (faithful), chosen on val", "accuracy",
                   baseline=f"{ch.experiments.TABLES[t][2]} {m} (corrected), chosen on val")
             for t in shown for tt, m in ch.search.SEARCHES if tt == t and set(shown[t]) >= {"faithful", "corrected"}]
 if readings:
-    show_markdown(verdict_markdown(verdict_table(store.records(ch.CHAPTER), readings, cfg.profile), cfg.profile))
+    show_verdicts(verdict_table(store.records(ch.CHAPTER), readings, cfg.profile),
+                  caption=f"each method as coded against the same method corrected ({P})")
+else:
+    show_markdown(f"*No table ran in both modes at profile `{cfg.profile}`.*")
 
 # %% [markdown]
 # Every trial of every search, test against validation accuracy: the distance of the best
 # test point above the cloud is what choosing on the test set adds (measured below the
-# figure). In a faithful pairwise search λ is unused and β fixed, so its trials differ only
-# in their seed: that cloud is seed spread, and its "best trial" is a maximum over seeds.
+# figure).
 
-# %%
+# %% tags=["hide-input"]
 trials = report.trials_frame(recs)
 trials["search"] = trials["table"] + " " + trials["method"]
-grid = sns.relplot(trials, x="validation accuracy", y="test accuracy", hue="mode", style="chosen on test",
-                   col="search", height=3.2, aspect=1.1, facet_kws={"sharex": False, "sharey": False})
-grid.figure.suptitle(f"search trials (profile: {cfg.profile})", y=1.02)
+points = trials.assign(trial=trials["chosen on test"].map({True: "best on test", False: "other"}))
+grid = sns.relplot(points, x="validation accuracy", y="test accuracy", hue="mode", style="trial",
+                   style_order=["other", "best on test"], s=45, col="search", col_wrap=2, height=3.3, aspect=1.1,
+                   facet_kws={"sharex": False, "sharey": False})
+grid.set_titles("{col_name}")
+grid.figure.suptitle(f"search trials ({P})", y=1.02)
 plt.show()
-gain = [f"{name} ({mode}): {g['test accuracy'].max() - g.loc[g['chosen on validation'], 'test accuracy'].iloc[0]:+.3f} "
-        f"(best of {len(g)} trials on test against the trial chosen on validation; trials' test accuracy "
-        f"{g['test accuracy'].mean():.3f} ± {g['test accuracy'].std():.3f})"
-        for (name, mode), g in trials.groupby(["search", "mode"], sort=False)]
-show_markdown(f"What choosing on the test set adds, on the carved-rows trials (profile: {cfg.profile}):\n\n"
-              + "\n".join(f"- {line}" for line in gain))
+
+# %% tags=["remove-cell"]
+adds = {(table, method, mode): f"adds_{TAG[table]}_{method.replace('-', '')}_{mode}"
+        for table, method in ch.search.SEARCHES for mode in ("faithful", "corrected")}
+for (table, method, mode), name in adds.items():
+    g = trials[(trials.table == ch.experiments.TABLES[table][2]) & (trials.method == method) & (trials["mode"] == mode)]
+    glue(name, "not run" if g.empty else
+         f"{g['test accuracy'].max() - g.loc[g['chosen on validation'], 'test accuracy'].iloc[0]:+.3f} "
+         f"(best of {len(g)} trials; their test accuracy {g['test accuracy'].mean():.3f} ± {g['test accuracy'].std():.3f})")
+
+# %% [markdown]
+# Each panel is one search; a point is one trial, coloured by mode, and a cross marks the
+# trial with the best test accuracy (the authors' choice). In a faithful pairwise
+# search λ is unused and β fixed, so its trials differ only in their seed: that cloud is
+# seed spread, and its "best trial" is a maximum over seeds.
+#
+# What choosing on the test set adds, on the carved-rows trials: the test accuracy of the
+# best of the search's trials on test against that of the trial chosen on validation, and
+# the trials' test accuracy (mean ± sd):
+#
+# - Table 1, pairwise (faithful): {glue:text}`adds_t1_pairwise_faithful`;
+# - Table 1, pairwise (corrected): {glue:text}`adds_t1_pairwise_corrected`;
+# - Table 1, all-to-all (faithful): {glue:text}`adds_t1_alltoall_faithful`;
+# - Table 1, all-to-all (corrected): {glue:text}`adds_t1_alltoall_corrected`;
+# - Table 2, all-to-all (faithful): {glue:text}`adds_t2_alltoall_faithful`;
+# - Table 2, all-to-all (corrected): {glue:text}`adds_t2_alltoall_corrected`.
 
 # %% [markdown]
 # The weights $\lambda_{ij}$ of the four trials with the best test accuracy (the paper's
-# figure 7), as student layer × teacher layer heatmaps, each multiplied by $S$ so that a row
-# sums to 1 where the index is right. In faithful mode these weights never reached the loss
-# (see the method); with Table 1's 4 teacher layers the authors' $4i + j$ index is the right
-# one, while with Table 2's 9 it reads across the groups, so those rows do not sum to 1.
+# figure 7), one figure per all-to-all search.
 
-# %%
+# %% tags=["hide-input"]
 for table in shown:
     for mode in shown[table]:
         mats = report.lambda_matrices(recs, table, mode)
         if not mats:
             continue
-        fig, axes = plt.subplots(1, len(mats), figsize=(4.2 * len(mats), 2.6), squeeze=False)
+        fig, axes = plt.subplots(2, 2, figsize=(8, 5.2), squeeze=False)
         top = max(m.values.max() for _, m in mats)
-        for ax, (t, m) in zip(axes[0], mats):
+        for ax, (t, m) in zip(axes.flat, mats):
             sns.heatmap(m, ax=ax, vmin=0, vmax=top, cmap="Blues", cbar=False, annot=m.shape[1] <= 4, fmt=".2f")
-            ax.set_title(f"trial {t['number']}: β={t['beta']:.2f}, test {t['accuracy']:.3f}", fontsize=9)
-        fig.suptitle(f"{'Table 1' if table == 'table1' else 'Table 2'}, all-to-all ({mode}), profile {cfg.profile}", y=1.05)
+            ax.set_title(f"trial {t['number']}: β={t['beta']:.2f}, test {t['accuracy']:.3f}", fontsize=11)
+        for ax in axes.flat[len(mats):]:
+            ax.axis("off")
+        fig.suptitle(f"{table_name(table)}, all-to-all ({mode}), {P}")
+        plt.tight_layout()
         plt.show()
+
+# %% [markdown]
+# Each heatmap is student layer (rows) × teacher layer (columns), multiplied by $S$ so that
+# a row sums to 1 where the index is right; darker is a heavier weight. In faithful mode
+# these weights never reached the loss (see the method); with Table 1's 4 teacher layers the
+# authors' $4i + j$ index is the right one, while with Table 2's 9 it reads across the
+# groups, so those rows do not sum to 1.
 
 # %% [markdown]
 # Test accuracy after every epoch (the paper's figure 8) of the student alone, Hinton with
 # the authors' loss, and each search's trial chosen on validation and retrained, mean ± sd
-# over their seeds: whether a row's lead at the last epoch was there all along or is the
-# luck of where training stopped.
+# over their seeds, one figure per table.
 
-# %%
+# %% tags=["hide-input"]
 for table in shown:
     teacher, student, tag = ch.experiments.TABLES[table]
     names = {f"{tag} {ch.runners.NAMES[student]} alone": "alone",
@@ -500,9 +652,15 @@ for table in shown:
     for t, method in ch.search.SEARCHES:
         if t == table:
             names.update({f"{ch.search.search_name(table, method, m)}, chosen on val": f"{method} ({m})" for m in shown[table]})
-    ax = sns.lineplot(report.curves(recs, names), x="epoch", y="test accuracy", hue="run", errorbar="sd", marker="o")
-    ax.set_title(f"{tag}: test accuracy per epoch, 10k JPEG (mean ± sd over seeds; profile {cfg.profile})")
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    sns.lineplot(report.curves(recs, names), x="epoch", y="test accuracy", hue="run", errorbar="sd", marker="o", ax=ax)
+    ax.set_title(f"{table_name(table)}: test accuracy per epoch, 10k JPEG (mean ± sd over seeds; {P})")
+    ax.legend(fontsize=9)
     plt.show()
+
+# %% [markdown]
+# Read each row's last epoch against the earlier ones: whether a row's lead at the last epoch
+# was there all along or is the luck of where training stopped.
 
 # %% [markdown]
 # ## Paper vs ours
@@ -510,12 +668,35 @@ for table in shown:
 # The paper's numbers and the authors' notebooks' numbers (`kdcore/chapters/deep_nets/paper.py`)
 # beside ours, mean ± std over runs of this profile. `accuracy` is on the 10k JPEG test copy.
 
-# %%
+# %% tags=["hide-input"]
 table = comparison_table(ch.CHAPTER, store.root, ch.NUMBERS)
 table = table[((table.profile == cfg.profile) & table.metric.isin(
     ["accuracy", "accuracy_best_trial_on_test", "accuracy_batch_stats", "accuracy_mean_converged", "diverged_runs"]))
     | (table.n_runs == 0)]
-show_comparison(table, caption=f"paper vs ours (profile: {cfg.profile})")
+show_comparison(table, caption=f"paper vs ours ({P})")
+
+# %% tags=["remove-cell"]
+ran = table[(table.n_runs > 0) & table.paper.notna() & (table.metric == "accuracy")
+            & ~table.setting.str.contains("(corrected)", regex=False)]   # the paper ran the authors' code
+both = comparison_table(ch.CHAPTER, store.root)
+both = both[(both.profile == cfg.profile) & both.setting.isin(ran.setting)].pivot_table(
+    index="setting", columns="metric", values="ours")
+f3 = lambda x: "—" if x != x else f"{x:.3f}"
+glue_all(gap_n=len(ran), gap_lower=int((ran.delta < 0).sum()), gap_min=f3((-ran.delta).min()),
+         gap_max=f3((-ran.delta).max()), gap_median=f3((-ran.delta).median()),
+         exact_higher=int((both["accuracy_exact_1k"] > both["accuracy"]).sum()), exact_n=len(both),
+         exact_median="—" if both.empty else f"{(both.accuracy_exact_1k - both.accuracy).median():+.3f}")
+# Each run's best epoch instead of its last: picked on the test set, so a comparison, never a result.
+paper_acc = ran.set_index("setting").paper
+gap = (both["best_accuracy"] - paper_acc).dropna() if "best_accuracy" in both else pd.Series(dtype=float)
+if len(gap):
+    last_gap = (both["accuracy"] - paper_acc)[gap.index]
+    glue_all(best_lower=int((gap < 0).sum()), best_n=len(gap), best_median=f3((-gap).median()),
+             last_median=f3((-last_gap).median()),
+             best_movers="; ".join(f"{s} {both.accuracy[s]:.3f} → {both.best_accuracy[s]:.3f} (paper {paper_acc[s]:.2f})"
+                                   for s in (gap - last_gap).sort_values(ascending=False).index[:3]))
+else:
+    glue_missing("best_lower", "best_n", "best_median", "last_median", "best_movers")
 
 # %% [markdown]
 # The authors'-loss sweep's best-run rows have no run here: such a record needs a record of
@@ -527,31 +708,20 @@ show_comparison(table, caption=f"paper vs ours (profile: {cfg.profile})")
 # first 1,000 test images compare with the 10k JPEG copy on the same runs (a lossy copy is
 # one suspect for a gap; the two sets also differ in which images they hold):
 
-# %%
-ran = table[(table.n_runs > 0) & table.paper.notna() & (table.metric == "accuracy")
-            & ~table.setting.str.contains("(corrected)", regex=False)]   # the paper ran the authors' code
-both = comparison_table(ch.CHAPTER, store.root)
-both = both[(both.profile == cfg.profile) & both.setting.isin(ran.setting)].pivot_table(
-    index="setting", columns="metric", values="ours")
-higher = (both["accuracy_exact_1k"] > both["accuracy"]).sum()
-show_markdown(f"- {len(ran)} accuracies of the paper have runs here; ours is lower in {(ran.delta < 0).sum()} of them, "
-              f"by {(-ran.delta).min():.3f} to {(-ran.delta).max():.3f} (median {(-ran.delta).median():.3f}).\n"
-              f"- On those rows, the exact first 1,000 score higher than the 10k JPEG copy in {higher} of {len(both)}, "
-              f"by {(both.accuracy_exact_1k - both.accuracy).median():+.3f} at the median.")
-# Each run's best epoch instead of its last: picked on the test set, so a comparison, never a result.
-paper_acc = ran.set_index("setting").paper
-gap = (both["best_accuracy"] - paper_acc).dropna() if "best_accuracy" in both else pd.Series(dtype=float)
-if len(gap):
-    last_gap = (both["accuracy"] - paper_acc)[gap.index]
-    show_markdown(
-        f"- At each run's best epoch (mean over runs of the highest test accuracy any epoch reached), ours is lower in "
-        f"{(gap < 0).sum()} of these {len(gap)} rows, by {(-gap).median():.3f} at the median against "
-        f"{(-last_gap).median():.3f} at the last epoch. The rows that move most: "
-        + "; ".join(f"{s} {both.accuracy[s]:.3f} → {both.best_accuracy[s]:.3f} (paper {paper_acc[s]:.2f})"
-                    for s in (gap - last_gap).sort_values(ascending=False).index[:3]) + ". "
-        "The authors' Optuna objective returned the last epoch's accuracy; their Table 2 student-alone and "
-        "Hinton runs were kept as per-epoch curves and plotted (`resnet_test.ipynb`), where a number can be read "
-        "anywhere along the curve.")
+# %% [markdown]
+# - {glue:text}`gap_n` accuracies of the paper have runs here; ours is lower in
+#   {glue:text}`gap_lower` of them, by {glue:text}`gap_min` to {glue:text}`gap_max` (median
+#   {glue:text}`gap_median`).
+# - On those rows, the exact first 1,000 score higher than the 10k JPEG copy in
+#   {glue:text}`exact_higher` of {glue:text}`exact_n`, by {glue:text}`exact_median` at the
+#   median.
+# - At each run's best epoch (mean over runs of the highest test accuracy any epoch reached;
+#   picked on the test set, so a comparison, never a result), ours is lower in
+#   {glue:text}`best_lower` of these {glue:text}`best_n` rows, by {glue:text}`best_median` at
+#   the median against {glue:text}`last_median` at the last epoch. The rows that move most:
+#   {glue:text}`best_movers`. The authors' Optuna objective returned the last epoch's
+#   accuracy; their Table 2 student-alone and Hinton runs were kept as per-epoch curves and
+#   plotted (`resnet_test.ipynb`), where a number can be read anywhere along the curve.
 
 # %% [markdown]
 # ## Does the claim hold here?
@@ -559,43 +729,49 @@ if len(gap):
 # One line per claim, computed from this profile's run records by `kdcore.results.verdicts`. The
 # distilled rows are the trials chosen on validation and retrained; the difference is in
 # accuracy on the 10k JPEG test copy, with its spread over seeds, and the verdict of the
-# two-standard-error rule. Runs pair by seed only where both sides ran exactly the same seeds;
-# a 3-seed row against a 5-seed row is compared as independent runs.
+# 95 % Student-t interval rule. Runs pair by seed only where both sides ran exactly the same
+# seeds ("n" reads "5 pairs"); a 3-seed row against a 5-seed row is compared as independent
+# runs ("3 vs 5").
 
-# %%
+# %% tags=["hide-input"]
 verdicts = verdict_table(store.records(ch.CHAPTER), [c for t, modes in shown.items()
                                                       for c in ch.paper.claims((t,), tuple(modes))], cfg.profile)
-show_markdown(verdict_markdown(verdicts, cfg.profile))
+show_verdicts(verdicts, caption=f"one line per claim, from the run records ({P})")
 
 # %% [markdown]
 # The same verdicts side by side, the authors' code (faithful) against the corrected code,
 # with the difference in accuracy:
 
-# %%
+# %% tags=["hide-input"]
 v = verdicts.assign(mode=verdicts.claim.str.extract(r"\((faithful|corrected)\)")[0].fillna("no VID"),
                     comparison=verdicts.claim.str.replace(r" \((faithful|corrected)\)", "", regex=True),
                     result=[f"{r.verdict} ({r.difference:+.3f})" if r.difference == r.difference else r.verdict
                             for r in verdicts.itertuples()])
 show_table(v.pivot_table(index="comparison", columns="mode", values="result", aggfunc="first", sort=False)
-           .reset_index().fillna(""), caption=f"verdicts by mode (profile: {cfg.profile})")
-not_decided = [f"{'Table 1' if t == 'table1' else 'Table 2'}" + ("" if t not in shown else f" in {m} mode")
+           .reset_index().fillna(""), caption=f"verdicts by mode ({P})")
+
+# %% tags=["remove-cell"]
+not_decided = [f"{table_name(t)}" + ("" if t not in shown else f" in {m} mode")
                for t in ch.experiments.TABLES for m in ([None] if t not in shown else
                                                          [m for m in cfg.modes if m not in shown[t]])]
-if not_decided:
-    show_markdown(f"Not decided at profile `{cfg.profile}`: the claims of {' and '.join(not_decided)}, "
-                  "which did not run (see the parameters).")
+glue("not_decided", f"the claims of {' and '.join(not_decided)}, which did not run (see the parameters)"
+     if not_decided else "none")
+
+# %% [markdown]
+# Not decided at this profile: {glue:text}`not_decided`.
+
+# %% tags=["remove-cell"]
+recs = report.chapter_records(store, cfg.profile)
+notes = [n for n in store.failures(ch.CHAPTER) if n["profile"] == cfg.profile]
+glue_all(n_records=len(recs), n_notes=len(notes), compute_min=f"{sum(r['seconds'] for r in recs + notes) / 60:.1f}")
 
 # %% [markdown]
 # How long this profile took, from its run records (each record's own compute time; the
-# script runs many of them side by side, so the wall time was shorter):
+# script runs many of them side by side, so the wall time was shorter): the chapter has
+# {glue:text}`n_records` run records and {glue:text}`n_notes` failure notes,
+# {glue:text}`compute_min` min of compute, by part and device:
 
-# %%
-recs = report.chapter_records(store, cfg.profile)
-notes = [n for n in store.failures(ch.CHAPTER) if n["profile"] == cfg.profile]
-print(f"[{cfg.profile}] {len(recs)} run records and {len(notes)} failure notes, "
-      f"{sum(r['seconds'] for r in recs + notes) / 60:.1f} min of compute")
-
-
+# %% tags=["hide-input"]
 def part(setting: str) -> str:
     for prefix, name in (("teacher", "(a) teachers"), ("T1 ", "(c) Table 1"), ("T2 ", "(d) Table 2"), ("cost", "cost")):
         if setting.startswith(prefix):
@@ -606,7 +782,7 @@ def part(setting: str) -> str:
 where = pd.DataFrame([{"part": part(r["setting"]), "kind": kind, "device": r["device"],
                        "minutes": r["seconds"] / 60} for kind, rs in (("record", recs), ("failure note", notes)) for r in rs])
 show_table(where.groupby(["part", "kind", "device"]).agg(runs=("minutes", "size"), minutes=("minutes", "sum"))
-           .round(1).reset_index(), caption=f"where this profile's records were computed (profile: {cfg.profile})")
+           .round(1).reset_index(), caption=f"where this profile's records were computed ({P})", digits=1)
 
 # %% [markdown]
 # ## What differed from the paper
