@@ -111,7 +111,7 @@ from IPython.display import Markdown, display
 from kdcore.chapters import anti_distillation as ch
 from kdcore.chapters.anti_distillation import experiments as gx
 from kdcore.results.display import (glue, glue_all, mean_std, profile_notice, relative_path, show_markdown, show_source,
-                                    show_table)
+                                    show_table, status_column)
 from kdcore.models.growth import grow, grow_weight
 from kdcore.losses.anti_distillation import AntiDistillation, block_distance, detached_uniform_probe_term
 from kdcore.models import MLP, ConvTiny, ConvVeryTiny, LSTMClassifier, parameter_count
@@ -598,20 +598,21 @@ for name, recs in growth.items():
 table = comparison_table(ch.CHAPTER, store.root, ch.NUMBERS)
 table = table[table.paper.notna() & ((table.profile == cfg.profile) | (table.profile == ""))]
 paper_std = {(p.setting, p.metric): p.std for p in ch.NUMBERS}
+# The book's rule (kdcore.results.agreement): the 95 % interval of ours − paper against a
+# margin of one accuracy point; the paper's n = 10 runs enter its standard error.
+judged = score(comparison_table(ch.CHAPTER, store.root, ch.NUMBERS, keep_values=True), ch.NUMBERS,
+               {(ch.CHAPTER, m): k for m, k in ch.paper.METRIC_KINDS.items()}, failure={ch.CHAPTER: ch.paper.FAILURE},
+               profile=cfg.profile)
 pvo = pd.DataFrame({
-    "row": table.setting.map(ch.short_name), "metric": table.metric,
+    "status": status_column(table.setting, table.metric, judged), "row": table.setting.map(ch.short_name), "metric": table.metric,
     "paper": [mean_std([v], m) + f" ± {paper_std[(s, m)]:.2f}" for v, s, m in zip(table.paper, table.setting, table.metric)],
     "ours": [f"{m_:.3f} ± {s_:.3f}" if s_ == s_ else ("—" if m_ != m_ else f"{m_:.3f}")
              for m_, s_ in zip(table.ours, table.ours_std)],
     "Δ": ["—" if d != d else f"{d:+.3f}" for d in table.delta],
     "runs": table.n_runs.astype(int),
     "code": ["current" if c is True else ("stale" if c is False else "—") for c in table.current]})
-show_table(pvo, caption=f"Anti-distillation Table 1: paper vs ours, faithful variant (profile: {cfg.profile})")
-# The book's rule (kdcore.results.agreement): the 95 % interval of ours − paper against a
-# margin of one accuracy point; the paper's n = 10 runs enter its standard error.
-judged = score(comparison_table(ch.CHAPTER, store.root, ch.NUMBERS, keep_values=True), ch.NUMBERS,
-               {(ch.CHAPTER, m): k for m, k in ch.paper.METRIC_KINDS.items()}, failure={ch.CHAPTER: ch.paper.FAILURE},
-               profile=cfg.profile)
+show_table(pvo, caption=f"Anti-distillation Table 1: paper vs ours, faithful variant (profile: {cfg.profile}; "
+                     "status: the results page's rule)")
 judged = judged[judged.status != "not run"]
 counts = judged.status.value_counts()
 undecidable = int((judged.status == "inconclusive").sum() - judged.seeds_to_decide.notna().sum())

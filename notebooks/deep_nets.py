@@ -101,6 +101,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from kdcore import chapters as book
 from kdcore.chapters import deep_nets as ch
 from kdcore.chapters.deep_nets import report
 from kdcore.results.display import (glue, glue_all, profile_notice, relative_path, show_comparison, show_markdown,
@@ -673,7 +674,8 @@ table = comparison_table(ch.CHAPTER, store.root, ch.NUMBERS)
 table = table[((table.profile == cfg.profile) & table.metric.isin(
     ["accuracy", "accuracy_best_trial_on_test", "accuracy_batch_stats", "accuracy_mean_converged", "diverged_runs"]))
     | (table.n_runs == 0)]
-show_comparison(table, caption=f"paper vs ours ({P})")
+show_comparison(table, caption=f"paper vs ours ({P}; status: the results page's rule)",
+                scored=book.scored(ch.CHAPTER, store.root, cfg.profile))
 
 # %% tags=["remove-cell"]
 ran = table[(table.n_runs > 0) & table.paper.notna() & (table.metric == "accuracy")

@@ -93,6 +93,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from kdcore import chapters as book
 from kdcore.chapters import heterogeneous as ch
 from kdcore.chapters.heterogeneous import report
 from kdcore.chapters.heterogeneous.data import xor_synthetic
@@ -956,7 +957,8 @@ glue_all(cost_tuned_uniform=ratio_of("tuned", "uniform"), cost_tuned_none=ratio_
 # %% tags=["hide-input"]
 table = comparison_table(ch.CHAPTER, store.root, paper_numbers=ch.NUMBERS)
 table = table[((table.profile == cfg.profile) | (table.n_runs == 0)) & (table.metric == "accuracy")]
-show_comparison(table, caption=f"accuracy: the authors vs ours ({P}; \"dirty tree\": see below)")
+show_comparison(table, caption=f"accuracy: the authors vs ours ({P}; status: the results page's rule; \"dirty tree\": see "
+                                "below)", scored=book.scored(ch.CHAPTER, store.root, cfg.profile))
 
 
 def part_of(setting: str) -> str:

@@ -86,6 +86,7 @@ import pandas as pd
 import seaborn as sns
 import torch
 
+from kdcore import chapters as book
 from kdcore import data as kdata
 from kdcore.chapters import kd_overview as ch
 from kdcore.results.display import (glue, glue_all, mean_std_table, profile_notice, relative_path, show_comparison,
@@ -583,7 +584,8 @@ glue_all(obd_seeds=len(obd),
 # %% tags=["hide-input"]
 table = comparison_table(ch.CHAPTER, store.root, ch.NUMBERS)
 table = table[((table.profile == cfg.profile) | (table.n_runs == 0)) & table.paper.notna()]
-show_comparison(table, caption=f"MNIST test errors out of 10,000: Hinton et al. vs ours (profile: {cfg.profile})")
+show_comparison(table, caption=f"MNIST test errors out of 10,000: Hinton et al. vs ours (profile: {cfg.profile}; status: the "
+                                "results page's rule)", scored=book.scored(ch.CHAPTER, store.root, cfg.profile))
 
 
 def last_gain(setting: str, last: int = 10) -> float:

@@ -98,10 +98,11 @@ import torch
 from scipy import stats
 from IPython.display import Markdown, display
 
+from kdcore import chapters as book
 from kdcore.chapters import multidomain as ch
 from kdcore.chapters.multidomain.data import BIKE_READINGS, BIKE_SUFFIX, label_histogram, load_bike_splits
 from kdcore.chapters.multidomain.report import (LABELS, by_seed, curves, gains, gallery_from_record, paper_vs_ours, summary, summary_table, teacher_table)
-from kdcore.results.display import glue, glue_all, profile_notice, show_source, show_table
+from kdcore.results.display import glue, glue_all, profile_notice, show_source, show_table, status_column
 from kdcore.losses.multidomain import multidomain_ce
 from kdcore.models.mappings import DilatedConv
 from kdcore.models import MLP, weight_count
@@ -568,6 +569,9 @@ glue_all(rs_15=reg_words(""), rs_13=reg_words(BIKE_SUFFIX["leak-free, 13 raw"]),
 
 # %% tags=["hide-input"]
 table = paper_vs_ours(cls + reg + rt, ch.CONTINUED)
+shown = [p for p in ch.NUMBERS if not p.setting.endswith(ch.CONTINUED)]   # paper_vs_ours' rows, in its order
+table.insert(0, "status", status_column([p.setting for p in shown], [p.metric for p in shown],
+                                        book.scored(ch.CHAPTER, store.root, cfg.profile)))
 show_table(table, caption=f"Thesis table and the paper's Table 5 beside ours ({P})")
 
 # %% [markdown]

@@ -18,7 +18,7 @@ from ..results.paper import PaperNumber
 from ..results.scoreboard import Explanation
 from ..results.verdicts import Claim, FailureRule
 
-__all__ = ["names", "paper_numbers", "metric_kinds", "explanations", "claims", "failure_rules"]
+__all__ = ["names", "paper_numbers", "metric_kinds", "explanations", "claims", "failure_rules", "scored"]
 
 
 def names() -> list[str]:
@@ -56,3 +56,16 @@ def claims() -> dict[str, list[Claim]]:
 def failure_rules() -> dict[str, list[FailureRule]]:
     """``{chapter: [FailureRule, ...]}`` from every chapter's ``paper.FAILURE`` (none: no run fails)."""
     return {name: list(getattr(_paper(name), "FAILURE", ())) for name in names()}
+
+
+def scored(chapter: str, root=None, profile: str = "paper"):
+    """The results page's judgement of one chapter's paper numbers at ``profile``: one row per
+    (setting, metric) with its ``status`` (agrees / differs / inconclusive / failed / not run),
+    as :func:`kdcore.results.scoreboard.score` gives it for the page; a chapter's paper-vs-ours
+    table shows it as its status column (:func:`kdcore.results.display.show_comparison`)."""
+    from ..results import comparison_table
+    from ..results.scoreboard import score
+
+    numbers = [p for p in paper_numbers() if p.chapter == chapter]
+    return score(comparison_table(chapter, root, numbers, keep_values=True), numbers, metric_kinds(), explanations(),
+                 failure_rules(), profile=profile)

@@ -57,11 +57,26 @@ def show_table(df: pd.DataFrame, caption: str = "", digits: int = 4) -> None:
     display_styler(styler, df)
 
 
-def show_comparison(df: pd.DataFrame, caption: str = "") -> None:
-    """Display a :func:`kdcore.results.comparison_table` (one chapter) for readers."""
+def status_column(settings, metrics, scored: pd.DataFrame | None) -> list[str]:
+    """The results page's verdict on each (setting, metric): agrees / differs / inconclusive /
+    failed (:func:`kdcore.results.scoreboard.score`), with "(variant)" for a row the page
+    judges but does not count and "not run" where ours has no run; "—" without a paper number."""
+    if scored is None:
+        return ["—"] * len(list(settings))
+    by = {(r.setting, r.metric): r.status + (" (variant)" if not r.counted and r.status != "not run" else "")
+          for r in scored.itertuples(index=False)}
+    return [by.get((s, m), "—") for s, m in zip(settings, metrics)]
+
+
+def show_comparison(df: pd.DataFrame, caption: str = "", scored: pd.DataFrame | None = None) -> None:
+    """Display a :func:`kdcore.results.comparison_table` (one chapter) for readers, with a
+    ``status`` column from ``scored`` (:func:`kdcore.results.scoreboard.score` of the same
+    rows) where given."""
     from . import readable_table
 
     table = readable_table(df, chapter_column=False)
+    if scored is not None:
+        table.insert(0, "status", status_column(df.setting, df.metric, scored))
     styler = stable_styler(table, caption).hide(axis="index").set_properties(**{"text-align": "left"})
     if caption:
         styler = styler.set_caption(caption)
