@@ -303,7 +303,7 @@ if cfg.hinton_sweep:
                           for r in groups.get(f"{s} alone, {cfg.basic_epochs} epochs", [])])
     box = pd.concat([alone.assign(run="alone"),
                      sweep.loc[~sweep.diverged, ["student", "accuracy", "loss"]].rename(columns={"loss": "run"})])
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(6.6, 4))
     sns.boxplot(box, x="student", y="accuracy", hue="run", ax=ax)
     ax.axhline(lab.teacher("resnet18")["metrics"]["accuracy"], color="k", ls="--", label="ResNet18 teacher")
     ax.set(xlabel="", ylabel="test accuracy (10k JPEG)", title=f"alone vs distilled from ResNet18, finished runs ({P})")
@@ -321,7 +321,7 @@ else:
 # %% tags=["hide-input"]
 if cfg.hinton_sweep:
     ok = sweep[~sweep.diverged]
-    fig, axes = plt.subplots(2, 1, figsize=(7, 7.5), sharey=True)
+    fig, axes = plt.subplots(2, 1, figsize=(5.4, 7.2), sharey=True)
     for ax, x in zip(axes, ("beta", "T")):
         sns.scatterplot(ok, x=x, y="accuracy", hue="student", style="loss", s=45, ax=ax, legend=x == "beta")
         ax.set(xlabel="β" if x == "beta" else "T (log scale)", ylabel="test accuracy (10k JPEG)",
@@ -580,7 +580,7 @@ trials = report.trials_frame(recs)
 trials["search"] = trials["table"] + " " + trials["method"]
 points = trials.assign(trial=trials["chosen on test"].map({True: "best on test", False: "other"}))
 grid = sns.relplot(points, x="validation accuracy", y="test accuracy", hue="mode", style="trial",
-                   style_order=["other", "best on test"], s=45, col="search", col_wrap=2, height=3.3, aspect=1.1,
+                   style_order=["other", "best on test"], s=45, col="search", col_wrap=2, height=2.8, aspect=1.05,
                    facet_kws={"sharex": False, "sharey": False})
 grid.set_titles("{col_name}")
 grid.figure.suptitle(f"search trials ({P})", y=1.02)
@@ -622,7 +622,7 @@ for table in shown:
         mats = report.lambda_matrices(recs, table, mode)
         if not mats:
             continue
-        fig, axes = plt.subplots(2, 2, figsize=(8, 5.2), squeeze=False)
+        fig, axes = plt.subplots(2, 2, figsize=(6.8, 5.2), squeeze=False)
         top = max(m.values.max() for _, m in mats)
         for ax, (t, m) in zip(axes.flat, mats):
             sns.heatmap(m, ax=ax, vmin=0, vmax=top, cmap="Blues", cbar=False, annot=m.shape[1] <= 4, fmt=".2f")
@@ -653,7 +653,7 @@ for table in shown:
     for t, method in ch.search.SEARCHES:
         if t == table:
             names.update({f"{ch.search.search_name(table, method, m)}, chosen on val": f"{method} ({m})" for m in shown[table]})
-    fig, ax = plt.subplots(figsize=(8, 4.2))
+    fig, ax = plt.subplots(figsize=(6.8, 4.2))
     sns.lineplot(report.curves(recs, names), x="epoch", y="test accuracy", hue="run", errorbar="sd", marker="o", ax=ax)
     ax.set_title(f"{table_name(table)}: test accuracy per epoch, 10k JPEG (mean ± sd over seeds; {P})")
     ax.legend(fontsize=9)

@@ -314,7 +314,7 @@ else:
 np.random.seed(0)                      # seaborn's strip jitter draws from numpy: the same figure on every run
 ncol = min(2, len(columns))
 nrow = -(-len(columns) // ncol)
-fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 3.3 * nrow), squeeze=False)
+fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, 2.8 * nrow), squeeze=False)
 for ax, d in zip(axes.flat, columns):
     sub = runs_df[runs_df.dataset == d]
     sns.stripplot(sub, x="method", y="accuracy", ax=ax, size=5, alpha=0.8)
@@ -516,7 +516,7 @@ else:
 
 # %% tags=["hide-input"]
 recs = [r for r in store.records(ch.CHAPTER) if r["profile"] == cfg.profile]
-fig, axes = plt.subplots(len(columns), 2, figsize=(10, 2.8 * len(columns)), squeeze=False)
+fig, axes = plt.subplots(len(columns), 2, figsize=(6.8, 2.3 * len(columns)), squeeze=False)
 for row, d in zip(axes, columns):
     tr = report.trajectories(recs, d)
     if tr.empty:
@@ -548,6 +548,10 @@ if moves:
                "saw other features)", digits=3)
 
 # %% [markdown]
+# *The figure: one row of panels per column, λ (left) and T (right, log scale) of every
+# gradient and proposed run over the training steps; the table: where the gradient rows'
+# metaparameters start and end.*
+#
 # ## The draft's own experiments
 #
 # ### A fixed weight on one layer pair
@@ -568,7 +572,7 @@ SWEEP_GLUE = ("sweep_lr", "sweep_batch", "sweep_rows", "sweep_teacher", "sweep_t
 if cfg.draft_sweep:
     sweep = pd.DataFrame([{"lambda": lam, **ch.sweep_run(cfg, store, lam)["metrics"]} for lam in [0.0, *cfg.sweep_lambdas]])
     paper_sweep = pd.DataFrame([{"lambda": k, "accuracy": v[0]} for k, v in ch.paper.SWEEP.items()])
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    fig, ax = plt.subplots(figsize=(6.8, 3.6))
     sns.lineplot(sweep[sweep["lambda"] > 0], x="lambda", y="accuracy", marker="o", label="ours, last epoch", ax=ax)
     sns.lineplot(sweep[sweep["lambda"] > 0], x="lambda", y="best_accuracy", marker="o", label="ours, best epoch", ax=ax)
     sns.lineplot(paper_sweep, x="lambda", y="accuracy", marker="s", ls="--", label="authors' log, last epoch", ax=ax)
@@ -628,7 +632,7 @@ if cfg.single_pair:
     alone = pd.Series({sd: ch.cross_run(cfg, store, "conv_tiny", "none", sd)["metrics"]["accuracy"]
                        for sd in cfg.cross_seeds}) if have_alone else pd.Series(dtype=float)
     singles, rows = {}, []
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    fig, ax = plt.subplots(figsize=(6.8, 3.2))
     for direction, label in ch.SINGLE_DIRECTIONS.items():
         rec = singles[direction] = ch.single_pair_run(cfg, store, direction=direction)
         traj = pd.DataFrame(rec["extra"]["trajectory"])
@@ -658,8 +662,8 @@ else:
     glue("single_alone", "—")
 
 # %% [markdown]
-# One run each, as the authors': a single run above the alone runs' spread is suggestive,
-# not a verdict.
+# *The figure: λ over the training steps of the two runs.* One run each, as the authors': a
+# single run above the alone runs' spread is suggestive, not a verdict.
 #
 # ## What the book adds: every teacher layer with every student layer
 #
@@ -685,7 +689,7 @@ glue_all(cross_seeds=", ".join(map(str, cfg.cross_seeds)),
                      + (f", {tuned_rec['extra']['hyper_steps']:,} upper-level steps per run" if tuned_rec else ""))
 if cfg.all_pairs:
     show_table(report.cross_summary(recs, cfg.profile), caption=f"the draft's experiments ({P})")
-    fig, ax = plt.subplots(figsize=(7, 3.4))
+    fig, ax = plt.subplots(figsize=(6.8, 3.4))
     sns.pointplot(cross, x="method", y="accuracy", hue="teacher", errorbar="sd", ax=ax,
                   dodge=0.3 if len(cfg.cross_teachers) > 1 else False)
     ax.set(title=f"all pairs: test accuracy, mean ± sd over {len(cfg.cross_seeds)} seeds ({P})", xlabel="")
@@ -694,6 +698,8 @@ r18_have = sorted({r["setting"].split(": ")[-1] for r in recs if r["setting"].st
 glue("r18_chapter_runs", " and ".join(r18_have) if r18_have and "resnet18" not in cfg.cross_teachers else "no")
 
 # %% [markdown]
+# *The figure: each method's mean test accuracy, ± one sd over the seeds.*
+#
 # From the ResNet18 teacher this section ran only its {glue:text}`r18_chapter_runs` runs:
 # its VID runs cache ResNet18's five feature maps per training image and take a
 # hypergradient every step, more device time than this profile had. They decide nothing

@@ -10,6 +10,9 @@ loads each chapter, the results page and the front matter from disk with JavaScr
   MathJax did not render it;
 - **stray reprs**: ``Text(``, ``<Figure size``, ``<matplotlib.``, ``<IPython.core.display.``;
 - **tracebacks**: ``Traceback (most recent call last)``;
+- **shrunken figures**: an image drawn wider than the text column and shown below
+  ``SHRINK`` of its width, which shrinks its fonts with it (a figure is drawn at most
+  6.8 inches wide at 100 dpi, the column's 680 px, so 9-point text stays 9 points);
 - **unrendered interactive figures**: a plotly figure's ``<div>`` with no drawn plot in it
   (plotly.js, which the book serves itself, did not load);
 - **visible code**: more than ``CODE_LINES`` visible lines of code on the page, outside
@@ -31,6 +34,7 @@ import sys
 from pathlib import Path
 
 CODE_LINES = 25
+SHRINK = 0.9
 BUDGET = Path(__file__).with_name("browser_budget.json")
 PAGES = ["book/intro", "book/papers/kd_overview", "book/papers/anti_distillation", "book/papers/multidomain",
          "book/papers/deep_nets", "book/papers/heterogeneous", "book/results", "book/references"]
@@ -79,6 +83,8 @@ MEASURE = r"""
   return {overflowX: document.documentElement.scrollWidth - document.documentElement.clientWidth,
           wide, code, cells, text: clone.innerText,
           mathjax: !!(window.MathJax && window.MathJax.startup),
+          shrunk: [...main.querySelectorAll('img')].filter(i => visible(i) && i.naturalWidth > 0)
+                    .map(i => [i.clientWidth / i.naturalWidth, i.naturalWidth, (i.getAttribute('alt') || '').slice(0, 40)]),
           plotly: [...main.querySelectorAll('.plotly-graph-div')].filter(e => !e.querySelector('.main-svg'))
                     .map(e => e.id || 'plotly figure'),
           unrendered: [...main.querySelectorAll('.math')].filter(e => visible(e) && !e.querySelector('mjx-container'))
@@ -120,6 +126,9 @@ def problems(page: str, m: dict, budget: dict[str, int]) -> list[str]:
     out += [f"a stray repr in the text: {tok!r} near {_around(text, tok)!r}" for tok in REPRS if tok in text]
     if TRACEBACK in text:
         out.append(f"a Python traceback: {_around(text, TRACEBACK)!r}")
+    small = [f"{n} px wide shown at {s:.0%}" for s, n, _ in m.get("shrunk", []) if s < SHRINK]
+    if small:
+        out.append(f"{len(small)} figure(s) shrunk below {SHRINK:.0%} of their width, fonts with them: {small[:3]}")
     if m.get("plotly"):
         out.append(f"{len(m['plotly'])} interactive figure(s) not drawn (plotly.js did not load): {m['plotly'][:3]}")
     limit = budget.get(page.rsplit("/", 1)[-1], CODE_LINES)

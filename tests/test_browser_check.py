@@ -27,6 +27,8 @@ PAGES = {
     "code": '<div class="cell"><div class="cell_input"><pre>' + CODE + "</pre></div></div>",
     "plotly": '<div id="fig1" class="plotly-graph-div" style="height:300px"></div>'
               "<script>if (window.Plotly) { Plotly.newPlot('fig1', []); }</script>",   # no plotly.js here
+    "shrunk": '<img alt="a wide figure" style="width: 100%" src="data:image/svg+xml;utf8,'
+              "<svg xmlns='http://www.w3.org/2000/svg' width='1200' height='300'></svg>\">",   # 1200 px in 600
 }
 try:   # the same figure with plotly.js loaded (as the book loads it) is drawn and passes
     import plotly
@@ -37,7 +39,7 @@ except ImportError:   # pragma: no cover - plotly is in requirements.txt
     pass
 EXPECT = {"clean": None, "wide": "wider than the column", "tex": "raw TeX", "repr": "stray repr",
           "traceback": "traceback", "code": "40 visible lines of code", "plotly": "not drawn (plotly.js did not load)",
-          "plotly_drawn": None}
+          "plotly_drawn": None, "shrunk": "shrunk below 90%"}
 MANY = {"wide": 2}    # the page scrolls sideways and the table sticks out: both said
 
 
