@@ -11,6 +11,19 @@ torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def header_overrides(path: Path) -> dict:
+    """The ``--set NAME=VALUE ...`` overrides a side parameters file's header names (YAML values)."""
+    import re
+    import shlex
+
+    command = re.search(r"#\s+--set (.*)", path.read_text()).group(1)
+    out = {}
+    for item in shlex.split(command):
+        name, _, value = item.partition("=")
+        out[name] = yaml.safe_load(value)
+    return out
+
+
 def test_config_validation_names_the_parameter():
     from kdcore.chapters.heterogeneous import HeterogeneousConfig
 
@@ -43,8 +56,6 @@ def test_cifar10_cpu_parameters_are_the_paper_profile_with_a_shorter_teacher():
     """The side file behind the full CIFAR-10 column: heterogeneous.yaml's values except what runs
     and the teacher's epochs, and its header's command (--set overrides) makes exactly it."""
     import dataclasses
-    import re
-    import shlex
 
     from kdcore.chapters.heterogeneous import HeterogeneousConfig
     from kdcore.chapters.heterogeneous.jobs import load_config
@@ -56,12 +67,7 @@ def test_cifar10_cpu_parameters_are_the_paper_profile_with_a_shorter_teacher():
     assert {k for k in paper if paper[k] != side[k]} == {"datasets", "teacher_epochs", "draft_sweep", "single_pair",
                                                          "all_pairs"}
     assert side["datasets"] == ["cifar10"] and side["teacher_epochs"] < paper["teacher_epochs"]
-    command = re.search(r"#\s+--set (.*)", side_path.read_text()).group(1)
-    overrides = {}
-    for item in shlex.split(command):
-        name, _, value = item.partition("=")
-        overrides[name] = yaml.safe_load(value)
-    assert dataclasses.asdict(load_config("paper", overrides)) == side
+    assert dataclasses.asdict(load_config("paper", header_overrides(side_path))) == side
 
 
 def test_cifar10_long_parameters_are_the_paper_profile_at_the_papers_teacher_epochs():
@@ -69,8 +75,6 @@ def test_cifar10_long_parameters_are_the_paper_profile_at_the_papers_teacher_epo
     column's runs and epochs; the paper's 15 teacher epochs, 100 student epochs, at least 5 runs;
     its header's command (--set overrides) makes exactly it; the runner lists it as its own part."""
     import dataclasses
-    import re
-    import shlex
 
     from kdcore.chapters.heterogeneous import HeterogeneousConfig, paper
     from kdcore.chapters.heterogeneous.graph import LONG_PARAMS, jobs
@@ -84,12 +88,7 @@ def test_cifar10_long_parameters_are_the_paper_profile_at_the_papers_teacher_epo
     assert long.datasets == ["cifar10"] and long.teacher_epochs == base.teacher_epochs == 15
     assert long.epochs["cifar10"] == paper.RUNS_EPOCHS_2022["cifar10"][1] and long.runs["cifar10"] >= 5
     assert {k: v for k, v in long.runs.items() if k != "cifar10"} == {k: v for k, v in base.runs.items() if k != "cifar10"}
-    command = re.search(r"#\s+--set (.*)", LONG_PARAMS.read_text()).group(1)
-    overrides = {}
-    for item in shlex.split(command):
-        name, _, value = item.partition("=")
-        overrides[name] = yaml.safe_load(value)
-    assert dataclasses.asdict(load_config("paper", overrides)) == b
+    assert dataclasses.asdict(load_config("paper", header_overrides(LONG_PARAMS))) == b
     parts = [j for j in jobs(base) if j.part == "cifar10_long"]
     assert parts[0].key == "cifar10_long/teacher/cifar10" and all(j.needs == (parts[0].key,) for j in parts[1:])
 
