@@ -68,9 +68,28 @@ def test_write_page_writes_every_file(page_inputs, tmp_path):
     scored, table, verdicts = page_inputs
     paths = write_page(tmp_path / "gen", scored, table, verdicts, {"ch": "A chapter"})
     assert [p.name for p in paths] == ["scoreboard.md", "chapters.md", "paper_vs_ours.png", "results_table.html",
-                                       "margins.md"]
+                                       "margins.md", "paper_vs_ours.html", "plotly.min.js"]
     assert "| accuracy-like | ±0.01 |" in paths[4].read_text()
     assert all(p.stat().st_size > 0 for p in paths) and paths[2].read_bytes()[:4] == b"\x89PNG"
+    # the interactive figure: a plotly div without plotly.js and without the network; the book
+    # serves the copy of plotly.js written beside it (_static/, in _config.yml's html_js_files)
+    html = paths[5].read_text()
+    assert "plotly-graph-div" in html and "Plotly.newPlot" in html
+    assert not re.search(r"src=[\"']?https?://", html) and len(html) < 200_000
+    assert paths[6].parent.name == "_static" and paths[6].stat().st_size > 1_000_000
+
+
+def test_the_interactive_figure_names_every_point(page_inputs):
+    """Hovering a point shows its chapter, setting and metric: each drawn row's setting is in the
+    figure's hover text, once per point."""
+    from kdcore.results.interactive import paper_vs_ours_plotly
+
+    scored, _, _ = page_inputs
+    fig = paper_vs_ours_plotly(scored)
+    hover = [t for tr in fig.data if tr.mode == "markers" for t in tr.text]
+    drawn = scored[scored.status.isin(["agrees", "inconclusive", "differs"]) & scored.counted]
+    assert len(hover) == len(drawn)
+    assert all(any(s in t and m in t for t in hover) for s, m in zip(drawn.setting, drawn.metric))
 
 
 def test_summary_prints_one_line_per_chapter(capsys):
