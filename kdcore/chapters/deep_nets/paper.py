@@ -106,6 +106,12 @@ NUMBERS = [_shaped(p) for p in NUMBERS]
 # Scoreboard data (kdcore.results.scoreboard): each metric's kind, when a run failed, and
 # the causes of misses that the chapter's "What differed from the paper" section names,
 # graded by evidence (only a record that changes the named cause alone makes "measured").
+# The ConvTiny teacher recipe's spread in the authors' own hands: ten runs of it (ConvTiny
+# alone, 30 epochs, eval mode) in resnet_test.ipynb cell 7, kept only as a plot; their last
+# epochs read off it end between these two accuracies (the paper's 0.58 is one other run).
+CONV_TINY_TEN_RUNS = (0.53, 0.565)
+CONV_TINY_TEN_RUNS_SOURCE = "intsystems/2023-Project-115, code/resnet_test.ipynb, cell 7 (plot, read off by eye)"
+
 METRIC_KINDS = {"accuracy": "accuracy", "accuracy_batch_stats": "accuracy", "accuracy_mean_converged": "accuracy",
                 "accuracy_best_trial_on_test": "accuracy", "best_accuracy": "accuracy", "diverged_runs": "runs"}
 # Ten classes: a run at or below 0.12 test accuracy learned nothing (the sweep's diverged runs).
