@@ -929,7 +929,8 @@ glue("r18_teacher_acc", f"{r18_teacher['metrics']['accuracy']:.4f}" if r18_teach
 # %% [markdown]
 # Its teacher reaches {glue:text}`r18_teacher_acc` test accuracy. At initialisation $r$ =
 # {glue:text}`r18_r0` (median of {glue:text}`r18_r0_n` initial students,
-# {glue:text}`r18_r0_range`). Validation chose $\rho$ = {glue:text}`r18_rho` ($\beta$ =
+# {glue:text}`r18_r0_range`), so the chapter's $\beta = 10^{-4}$ puts the feature term at
+# about {glue:text}`r18_beta_share` times cross-entropy's gradient. Validation chose $\rho$ = {glue:text}`r18_rho` ($\beta$ =
 # {glue:text}`r18_beta`); there, tuned against uniform $\lambda$ over all 20 pairs:
 # **{glue:text}`r18_verdict`**, difference {glue:text}`r18_tuned_uniform` over
 # {glue:text}`r18_n` (detectable with probability 0.8: {glue:text}`r18_detectable`). At the
