@@ -23,10 +23,17 @@ that it stays small on a CPU, the whole 10,112 on a GPU) it prints:
 For bi-level distillation (the heterogeneous chapter; ``--only hyper``) it prints:
 
 (f) a distillation step followed by an upper-level hypergradient step (:mod:`kdcore.hyper`:
-    exact by forward-over-reverse, :mod:`kdcore.hyper.forward_mode`, with the double-backward
-    exact method as a reference, and finite differences) ÷ the same step with fixed
-    metaparameters, for the 2022 paper's student (ConvVeryTiny, batch 128, CIFAR-shaped
-    inputs; target <= 3).
+    exact through the mixed Jacobian, :mod:`kdcore.hyper.mixed`, with the forward-over-reverse
+    (:mod:`kdcore.hyper.forward_mode`) and double-backward exact methods as references, and
+    finite differences) ÷ the same step with fixed metaparameters, for the 2022 paper's
+    student (ConvVeryTiny, batch 128, CIFAR-shaped inputs; target <= 3), each with the FLOPs
+    of one step beside its time. Beyond the plain step, an exact hypergradient needs the
+    validation forward and backward at ``w'`` (a second step) and the mixed second
+    derivative applied to ``v``: two more backward halves (mixed Jacobian, one per scalar of
+    ``(lambda, T)``) or one dual forward (forward-over-reverse). A backward half carries
+    about two thirds of a step's FLOPs, so both exact methods count about 3.2 steps of
+    FLOPs: 3x is out of their reach on FLOPs alone, unless a tangent-only pass reused the
+    training forward's activations.
 
 Each time is the minimum over ``--repeats`` epochs (the least-disturbed measurement).
 The tiny student shows the fixed per-step costs (the shuffled row gather, the loss ops);
@@ -99,6 +106,7 @@ def bench_hyper(bs: int, repeats: int, n_batches: int = 20) -> dict[str, float]:
     from ..data import Split
     from ..hyper import HintonMeta, HyperConfig, HyperStep
     from ..hyper.forward_mode import ForwardHyperStep
+    from ..hyper.mixed import MixedHyperStep
     from ..losses import MetaHintonKD
     from ..models import ConvVeryTiny
 
@@ -108,32 +116,51 @@ def bench_hyper(bs: int, repeats: int, n_batches: int = 20) -> dict[str, float]:
                   extras={"teacher_logits": torch.randn(n, 10, generator=g)})
     val = Split(torch.randn(bs * 4, 3, 32, 32, generator=g), torch.randint(0, 10, (bs * 4,), generator=g))
 
-    def per_step(method: str | None) -> float:
-        """Seconds per step: no upper level (``None``), ``"exact"`` / ``"finite_difference"``
-        (:class:`HyperStep`) or ``"forward"`` (:class:`ForwardHyperStep`, exact)."""
-        torch.manual_seed(0)
-        meta = HintonMeta(0.5, 1.0)
-        objective = MetaHintonKD(meta)
-        cbs = []
-        if method is not None:
-            hc = HyperConfig(lr=1e-3, method="exact" if method == "forward" else method, val_batch_size=bs)
-            cbs = [(ForwardHyperStep if method == "forward" else HyperStep)(meta, objective, CrossEntropy(), val, hc)]
-        hist = fit(ConvVeryTiny(), train, objective, TrainConfig(epochs=repeats, batch_size=bs, lr=1.0,
-                                                                  optimizer="sgd", progress=False), callbacks=cbs)
-        return min(hist.epoch_seconds) / n_batches
+    def per_step(method: str | None) -> tuple[float, float]:
+        """Seconds and FLOPs per step: no upper level (``None``), ``"exact"`` /
+        ``"finite_difference"`` (:class:`HyperStep`), ``"forward"`` (:class:`ForwardHyperStep`)
+        or ``"mixed"`` (:class:`MixedHyperStep`); the last two are exact."""
+        from torch.utils.flop_counter import FlopCounterMode
+
+        def run(split: Split, epochs: int):
+            torch.manual_seed(0)
+            meta = HintonMeta(0.5, 1.0)
+            objective = MetaHintonKD(meta)
+            cbs = []
+            if method == "mixed":
+                cbs = [MixedHyperStep.hinton(objective, CrossEntropy(), val, HyperConfig(lr=1e-3, val_batch_size=bs))]
+                objective = cbs[0].objective
+            elif method is not None:
+                hc = HyperConfig(lr=1e-3, method="exact" if method == "forward" else method, val_batch_size=bs)
+                cbs = [(ForwardHyperStep if method == "forward" else HyperStep)(meta, objective, CrossEntropy(), val, hc)]
+            return fit(ConvVeryTiny(), split, objective, TrainConfig(epochs=epochs, batch_size=bs, lr=1.0,
+                                                                      optimizer="sgd", progress=False), callbacks=cbs)
+
+        seconds = min(run(train, repeats).epoch_seconds) / n_batches
+        counter = FlopCounterMode(display=False)
+        with counter:
+            run(train.subset(torch.arange(bs)), 1)          # one step (fit's test pass is off)
+        return seconds, float(counter.get_total_flops())
 
     per_step(None)  # warm-up
-    t = {m: per_step(m) for m in (None, "forward", "exact", "finite_difference")}
+    methods = (None, "mixed", "forward", "exact", "finite_difference")
+    t, fl = {}, {}
+    for m in methods:
+        t[m], fl[m] = per_step(m)
     device = "cuda" if torch.cuda.is_available() else f"cpu, {torch.get_num_threads()} threads"
     print(f"model ConvVeryTiny, batch {bs}, CIFAR-shaped inputs ({device}), min of {repeats} epochs of {n_batches} steps")
-    print(f"distillation step, fixed (lambda, T)                        {1000 * t[None]:8.2f} ms")
-    print(f"  + upper-level step, exact (forward-over-reverse)          {1000 * t['forward']:8.2f} ms")
-    print(f"  + upper-level step, exact (double backward, reference)    {1000 * t['exact']:8.2f} ms")
-    print(f"  + upper-level step, finite differences (DARTS)            {1000 * t['finite_difference']:8.2f} ms")
-    ratios = {"exact": t["forward"] / t[None], "finite_difference": t["finite_difference"] / t[None]}
+    labels = {None: "distillation step, fixed (lambda, T)",
+              "mixed": "  + upper-level step, exact (mixed Jacobian)",
+              "forward": "  + upper-level step, exact (forward-over-reverse, reference)",
+              "exact": "  + upper-level step, exact (double backward, reference)",
+              "finite_difference": "  + upper-level step, finite differences (DARTS)"}
+    for m in methods:
+        print(f"{labels[m]:62s} {1000 * t[m]:8.2f} ms  {fl[m] / 1e9:6.2f} GFLOP ({fl[m] / fl[None]:.2f}x)")
+    ratios = {"exact": t["mixed"] / t[None], "finite_difference": t["finite_difference"] / t[None]}
     for name, r in ratios.items():
         print(f"{'(f) with upper step / plain, ' + name:44s} {r:6.2f}   target <= 3     {'ok' if r <= 3 else 'MISSED'}")
-    print(f"    exact by double backward / plain: {t['exact'] / t[None]:.2f} (the method forward-over-reverse replaces)")
+    print(f"    other exact methods / plain: forward-over-reverse {t['forward'] / t[None]:.2f}, "
+          f"double backward {t['exact'] / t[None]:.2f}")
     print()
     return ratios
 
