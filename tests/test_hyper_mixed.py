@@ -11,6 +11,7 @@ import torch
 from kdcore.hyper import HintonMeta, HyperConfig, HyperStep, Lower, SimplexWeights, hypergradient, inner_step
 from kdcore.hyper.mixed import MixedHyperStep
 from kdcore.losses import CrossEntropy, MetaHintonKD
+from kdcore.losses.meta_hinton_mixed import hinton_hyper_step
 
 from kdcore.training.loop import TrainConfig, fit
 
@@ -20,7 +21,7 @@ from test_hyper import TinyNet, _batch, _rel, _run, _setup, _toy_splits
 def _mixed_on(model, objective, opt, tb, vb):
     """Run one training step's products and the upper step's hypergradient (no meta step)."""
     val = _toy_splits()[1].to("cpu")
-    step = MixedHyperStep.hinton(objective, CrossEntropy(), val, HyperConfig(lr=0.0))
+    step = hinton_hyper_step(objective, CrossEntropy(), val, HyperConfig(lr=0.0))
     step.on_fit_start(model, opt)
     step.val_batch = lambda: vb                        # the very validation batch of the reference
     parts = step.objective(model, tb)
@@ -63,7 +64,7 @@ def test_mixed_hyperstep_follows_hyperstep_exact():
     torch.manual_seed(0)                                  # as _run: same model, data and seed
     train, val = _toy_splits()
     meta = HintonMeta(0.5, 1.0)
-    b = MixedHyperStep.hinton(MetaHintonKD(meta), CrossEntropy(), val, cfg)
+    b = hinton_hyper_step(MetaHintonKD(meta), CrossEntropy(), val, cfg)
     hist_b = fit(TinyNet(), train, b.objective, TrainConfig(epochs=3, batch_size=16, lr=0.5, optimizer="sgd",
                                                             device="cpu", progress=False, seed=3), val, callbacks=[b])
     assert b.hyper_steps == a.hyper_steps == 12
@@ -77,9 +78,9 @@ def test_mixed_hyperstep_follows_hyperstep_exact():
 def test_mixed_refuses_what_it_cannot_do():
     val = _toy_splits()[1]
     with pytest.raises(ValueError, match="hyper_every"):
-        MixedHyperStep.hinton(MetaHintonKD(HintonMeta()), CrossEntropy(), val, HyperConfig(every=2))
+        hinton_hyper_step(MetaHintonKD(HintonMeta()), CrossEntropy(), val, HyperConfig(every=2))
     with pytest.raises(ValueError, match="forward_mode"):
         MixedHyperStep(SimplexWeights((2, 3)), lambda m, b: m(b["x"]), lambda z, b, v: {}, CrossEntropy(), val)
-    step = MixedHyperStep.hinton(MetaHintonKD(HintonMeta()), CrossEntropy(), val)
+    step = hinton_hyper_step(MetaHintonKD(HintonMeta()), CrossEntropy(), val)
     with pytest.raises(RuntimeError, match="step.objective"):
         step.update({})

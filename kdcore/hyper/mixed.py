@@ -82,7 +82,8 @@ def _total(parts: dict[str, Tensor]) -> Tensor:
 class MixedHyperStep(HyperStep):
     """:class:`kdcore.hyper.HyperStep` with the exact hypergradient ``h_k = <J^T M_k, v>``.
 
-    Pass :attr:`objective` to ``fit`` as its objective (it *is* the training loss, with the
+    For the 2022 paper's loss, :func:`kdcore.losses.meta_hinton_mixed.hinton_hyper_step`
+    builds it from a :class:`~kdcore.losses.MetaHintonKD`. Pass :attr:`objective` to ``fit`` as its objective (it *is* the training loss, with the
     products this step needs taken from its graph) and the step as a callback.
 
     Args:
@@ -103,18 +104,6 @@ class MixedHyperStep(HyperStep):
                              "backward each; use kdcore.hyper.forward_mode.ForwardHyperStep")
         self.outputs, self.head = outputs, head
         self._mixed: dict[str, list[Tensor]] | None = None   # value name -> J^T M (one per weight)
-
-    @classmethod
-    def hinton(cls, objective, val_objective: Objective, val: Split,
-               config: HyperConfig | None = None) -> "MixedHyperStep":
-        """For :class:`kdcore.losses.MetaHintonKD`: ``z`` = the logits, the head = its loss."""
-        from ..losses.meta_hinton import meta_kd_loss
-
-        def head(z: Tensor, batch: dict[str, Tensor], v: dict[str, Tensor]) -> dict[str, Tensor]:
-            return meta_kd_loss(z, batch[objective.key], batch["y"], v["lambda"], v["temperature"],
-                                objective.t_squared)
-
-        return cls(objective.meta, lambda model, batch: model(batch["x"]), head, val_objective, val, config)
 
     # -- the training objective -------------------------------------------------------------
     def objective(self, model: nn.Module, batch: dict[str, Tensor]) -> dict[str, Tensor]:

@@ -106,7 +106,7 @@ def bench_hyper(bs: int, repeats: int, n_batches: int = 20) -> dict[str, float]:
     from ..data import Split
     from ..hyper import HintonMeta, HyperConfig, HyperStep
     from ..hyper.forward_mode import ForwardHyperStep
-    from ..hyper.mixed import MixedHyperStep
+    from ..losses.meta_hinton_mixed import hinton_hyper_step
     from ..losses import MetaHintonKD
     from ..models import ConvVeryTiny
 
@@ -128,7 +128,7 @@ def bench_hyper(bs: int, repeats: int, n_batches: int = 20) -> dict[str, float]:
             objective = MetaHintonKD(meta)
             cbs = []
             if method == "mixed":
-                cbs = [MixedHyperStep.hinton(objective, CrossEntropy(), val, HyperConfig(lr=1e-3, val_batch_size=bs))]
+                cbs = [hinton_hyper_step(objective, CrossEntropy(), val, HyperConfig(lr=1e-3, val_batch_size=bs))]
                 objective = cbs[0].objective
             elif method is not None:
                 hc = HyperConfig(lr=1e-3, method="exact" if method == "forward" else method, val_batch_size=bs)
