@@ -35,6 +35,7 @@ import torch.autograd.forward_ad as fwAD
 from torch import Tensor
 
 from .callbacks import HyperStep
+from .mixed import meta_step, unrolled_direction
 from .unrolled import Lower, Objective, Step, _grads, _loss_at, inner_step
 
 __all__ = ["hypergradient_forward", "ForwardHyperStep"]
@@ -61,14 +62,8 @@ def hypergradient_forward(lower: Lower, train_fn: Objective, val_fn: Objective, 
         w_req = [x.clone().requires_grad_(True) for x in w]
         buffers = {k: b.clone() for k, b in lower.named_buffers()}
         train_grad = _grads(_loss_at(lower, train_fn, names, w_req, buffers, train_batch), w_req)
-    g = [(torch.zeros_like(x) if gi is None else gi.detach().to(x.dtype)).requires_grad_(True)
-         for x, gi in zip(w, train_grad)]
-    with torch.enable_grad():
-        w_step = step(w, g)                       # U(w, g): elementwise in g
-    w_new = [x.detach().requires_grad_(True) for x in w_step]
-    buffers = {k: b.clone() for k, b in lower.named_buffers()}
-    val = _loss_at(lower, val_fn, names, w_new, buffers, val_batch)
-    v = _grads(w_step, g, grad_outputs=_grads(val, w_new))   # (∂U/∂g)^T d
+    v, val = unrolled_direction(lower, val_fn, step, [torch.zeros_like(x) if gi is None else gi
+                                                      for x, gi in zip(w, train_grad)], val_batch)
     buffers = {k: b.clone() for k, b in lower.named_buffers()}
     with fwAD.dual_level():
         dual = [fwAD.make_dual(a, b.to(a.dtype)) for a, b in zip(w, v)]
@@ -78,7 +73,7 @@ def hypergradient_forward(lower: Lower, train_fn: Objective, val_fn: Objective, 
         for m, gm in zip(meta, grads):
             tangent = None if gm is None else fwAD.unpack_dual(gm).tangent
             out.append(torch.zeros_like(m) if tangent is None else tangent.detach())
-    return out, val.detach()
+    return out, val
 
 
 class ForwardHyperStep(HyperStep):
@@ -92,12 +87,5 @@ class ForwardHyperStep(HyperStep):
         grads, val = hypergradient_forward(self._lower, self.train_objective, self.val_objective, meta,
                                            inner_step(self._opt, self._params), batch, self.val_batch(),
                                            [p.grad for p in self._params])
-        clip = self.config.clip
-        for p, g in zip(meta, grads):
-            g = torch.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)   # a NaN step is skipped (as HyperStep)
-            p.grad = g.clamp(-clip, clip) if clip > 0 else g
-        self._meta_opt.step()
-        self._meta_opt.zero_grad(set_to_none=True)
-        self.meta.project_()
-        self.hyper_steps += 1
+        meta_step(self, grads)
         return val

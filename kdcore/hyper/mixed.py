@@ -47,7 +47,7 @@ from .callbacks import HyperConfig, HyperStep
 from .meta import Metaparameters
 from .unrolled import Objective, _grads, _loss_at, inner_step
 
-__all__ = ["MAX_SCALARS", "MixedHyperStep", "unrolled_direction"]
+__all__ = ["MAX_SCALARS", "MixedHyperStep", "meta_step", "unrolled_direction"]
 
 MAX_SCALARS = 4   # more scalar metaparameters: use kdcore.hyper.forward_mode (one dual forward)
 
@@ -150,13 +150,19 @@ class MixedHyperStep(HyperStep):
         self._mixed = None
         raw = list(self.meta.parameters())
         keys = [k for k in values if k in h]
-        grads = _grads([values[k] for k in keys], raw, grad_outputs=[h[k].to(values[k].dtype) for k in keys])
-        clip = self.config.clip
-        for p, g in zip(raw, grads):
-            g = torch.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)   # a NaN step is skipped (as HyperStep)
-            p.grad = g.clamp(-clip, clip) if clip > 0 else g
-        self._meta_opt.step()
-        self._meta_opt.zero_grad(set_to_none=True)
-        self.meta.project_()
-        self.hyper_steps += 1
+        meta_step(self, _grads([values[k] for k in keys], raw, grad_outputs=[h[k].to(values[k].dtype) for k in keys]))
         return val
+
+
+def meta_step(step: HyperStep, grads: list[Tensor]) -> None:
+    """One upper-level step of ``step`` from the hypergradients of its raw metaparameters, as
+    :meth:`HyperStep.update` takes it: a non-finite entry is zeroed (the step is skipped there,
+    as the authors did), entries clipped to ``config.clip``, then the projection."""
+    clip = step.config.clip
+    for p, g in zip(step.meta.parameters(), grads):
+        g = torch.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
+        p.grad = g.clamp(-clip, clip) if clip > 0 else g
+    step._meta_opt.step()
+    step._meta_opt.zero_grad(set_to_none=True)
+    step.meta.project_()
+    step.hyper_steps += 1
