@@ -502,8 +502,8 @@ if cifar_fix and not reduced.empty:
     complete = small[["k = 0: accuracy", "k = 1: accuracy"]].notna().all().all() and len(small) > 0
     glue_all(cifar_k0_short=str(int(short(0).sum())), cifar_k1_short=str(int(short(1).sum())),
              cifar_small_n=str(len(small)),
-             cifar_k0_ratio=f"{small['k = 0: max soft / hard'].max():,.0f}",
-             cifar_k1_ratio=f"{small['k = 1: max soft / hard'].max():,.1f}",
+             cifar_k0_ratio=f"{small['k = 0: max soft / hard'].max():,.0f}" if small['k = 0: max soft / hard'].notna().any() else "—",
+             cifar_k1_ratio=f"{small['k = 1: max soft / hard'].max():,.1f}" if small['k = 1: max soft / hard'].notna().any() else "—",
              cifar_control=listing(control["k = 0: accuracy"]) + " (k = 0) and " + listing(control["k = 1: accuracy"])
              + " (k = 1)" if not control.empty else "not run",
              cifar_cause=("is still running: the verdict waits for every run" if not complete else
