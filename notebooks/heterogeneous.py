@@ -474,14 +474,15 @@ cifar_failed = [n for n in studies.failures("dead_runs_cifar10") if n["profile"]
 reduced = runs_df[runs_df.dataset == "cifar10_reduced"]
 none_low = reduced[reduced.method == "none"].accuracy.min() if not reduced.empty else float("nan")
 glue("cifar_none_low", f"{none_low:.3f}" if reduced.size else "not run at this profile")
-CIFAR_GLUE = ("cifar_k0_short", "cifar_k1_short", "cifar_small_n", "cifar_k0_ratio", "cifar_k1_ratio", "cifar_cause",
-              "cifar_control")
+CIFAR_GLUE = ("cifar_k0_dead", "cifar_k1_dead", "cifar_k0_short", "cifar_k1_short", "cifar_small_n", "cifar_k0_ratio",
+              "cifar_k1_short_list", "cifar_k1_note", "cifar_cause", "cifar_control")
 if cifar_fix and not reduced.empty:
     chapter_acc = reduced.set_index(["method", "run"]).accuracy
     by = {(r["params"]["method"], r["params"]["run"], r["params"]["power"]): r for r in cifar_fix}
     rows = []
     for method, run_no in sorted({(m, n) for m, n, _ in by}, key=lambda k: (k[1], k[0])):
-        row = {"method": method, "run": run_no, "start T": by.get((method, run_no, 0), by.get((method, run_no, 1)))["params"]["temperature"],
+        first = by.get((method, run_no, 0), by.get((method, run_no, 1)))["params"]
+        row = {"method": method, "run": run_no, "start T": first["temperature"], "start λ": first["lambda"],
                "chapter (its teacher)": chapter_acc.get((method, run_no), float("nan"))}
         for k in (0, 1):
             r = by.get((method, run_no, k))
@@ -498,31 +499,41 @@ if cifar_fix and not reduced.empty:
             f"{n['params']['method']} run {n['params']['run']}, k = {n['params']['power']}" for n in cifar_failed) + ".*")
     small = cifar_table[cifar_table["start T"] < 0.2]
     control = cifar_table[cifar_table["start T"] >= 1.0]
+    dead = lambda k: small[f"k = {k}: accuracy"] <= CHANCE
     short = lambda k: small[f"k = {k}: accuracy"] < none_low
     complete = small[["k = 0: accuracy", "k = 1: accuracy"]].notna().all().all() and len(small) > 0
-    glue_all(cifar_k0_short=str(int(short(0).sum())), cifar_k1_short=str(int(short(1).sum())),
+    k1_short = small[short(1)]
+    glue_all(cifar_k0_dead=str(int(dead(0).sum())), cifar_k1_dead=str(int(dead(1).sum())),
+             cifar_k0_short=str(int(short(0).sum())), cifar_k1_short=str(int(short(1).sum())),
              cifar_small_n=str(len(small)),
              cifar_k0_ratio=f"{small['k = 0: max soft / hard'].max():,.0f}" if small['k = 0: max soft / hard'].notna().any() else "—",
-             cifar_k1_ratio=f"{small['k = 1: max soft / hard'].max():,.1f}" if small['k = 1: max soft / hard'].notna().any() else "—",
+             cifar_k1_short_list="; ".join(f"{r.method} run {r.run} (T = {r['start T']:.3g}, λ = "
+                                           f"{r['start λ']:.3g}) at {r['k = 1: accuracy']:.3f}"
+                                           for _, r in k1_short.iterrows()) or "none",
+             cifar_k1_note=("That run has learned, not collapsed; why it ends lower was not tested." if len(k1_short) == 1
+                            else "Those runs have learned, not collapsed; why they end lower was not tested."
+                            if len(k1_short) else ""),
              cifar_control=listing(control["k = 0: accuracy"]) + " (k = 0) and " + listing(control["k = 1: accuracy"])
              + " (k = 1)" if not control.empty else "not run",
              cifar_cause=("is still running: the verdict waits for every run" if not complete else
-                          "removes the shortfall in every run that had it: the cause is measured on this column too"
-                          if short(0).any() and not short(1).any() else
-                          "leaves some runs short: on this column the cause is only partly measured"
-                          if short(0).any() and short(1).sum() < short(0).sum() else
-                          "does not help: the shortfall has another cause here" if short(0).any() else
-                          "cannot be judged: with this teacher the paper's objective does not fall short"))
+                          "removes every collapse: the cause of the dead runs is measured on this column too"
+                          if dead(0).any() and not dead(1).any() else
+                          "removes some of the collapses, not all: on this column the cause is only partly measured"
+                          if dead(0).any() and dead(1).sum() < dead(0).sum() else
+                          "does not remove the collapse: it has another cause here" if dead(0).any() else
+                          "cannot be judged: with this teacher the paper's objective does not collapse"))
 else:
     glue_missing(*CIFAR_GLUE)
 
 # %% [markdown]
-# With the paper's objective, {glue:text}`cifar_k0_short` of the {glue:text}`cifar_small_n`
-# small-temperature runs end short; the soft term's gradient reaches up to
-# {glue:text}`cifar_k0_ratio` times the hard term's. With the soft term × $T$,
-# {glue:text}`cifar_k1_short` do (gradient ratio at most {glue:text}`cifar_k1_ratio`), and
-# the control run ends at {glue:text}`cifar_control`. Scaling the soft term by $T$
-# {glue:text}`cifar_cause`.
+# With the paper's objective, {glue:text}`cifar_k0_dead` of the {glue:text}`cifar_small_n`
+# small-temperature runs end at chance with collapsed logits, and
+# {glue:text}`cifar_k0_short` end below the lowest no-distillation student; the soft term's
+# gradient reaches up to {glue:text}`cifar_k0_ratio` times the hard term's. With the soft
+# term × $T$, {glue:text}`cifar_k1_dead` end at chance and {glue:text}`cifar_k1_short` below
+# that student ({glue:text}`cifar_k1_short_list`). The control run ends at
+# {glue:text}`cifar_control`. Scaling the soft term by $T$ {glue:text}`cifar_cause`.
+# {glue:text}`cifar_k1_note`
 
 # %% tags=["hide-input"]
 # A search resumed in a new process replays its stored trials to Optuna, whose seeded sampler
