@@ -918,18 +918,21 @@ if bn_recs:
         d, lo, hi = welch(grp["batch-stat"].to_numpy(), pn.value, pn.std, pn.n) if len(grp) > 1 else (np.nan,) * 3
         word = "not enough runs" if d != d else "agrees" if lo <= 0 <= hi else "higher" if lo > 0 else "lower"
         words[student] = (f"{grp['batch-stat'].mean():.4f} ± {grp['batch-stat'].std():.4f}",
-                          f"{pn.value:.4f} ± {pn.std:.4f}", f"{d:+.4f} (95 % interval {lo:+.4f} to {hi:+.4f}): {word}")
+                          f"{pn.value:.4f} ± {pn.std:.4f}", f"{d:+.4f} (95 % interval {lo:+.4f} to {hi:+.4f}): {word}",
+                          f"{d:+.4f} ({lo:+.4f} to {hi:+.4f})", word)
         shifts += list(grp["batch-stat"] - grp["eval"])
         exact_d += list(grp["exact 1k"] - grp["eval"])
         rows.append({"student": student, "runs": len(grp), "paper (batch statistics)": f"{pn.value:.4f} ± {pn.std:.4f}",
                      "ours, batch statistics": f"{grp['batch-stat'].mean():.4f} ± {grp['batch-stat'].std():.4f}",
                      "ours, eval mode": f"{grp['eval'].mean():.4f} ± {grp['eval'].std():.4f}",
-                     "chapter's records, eval mode (GPU)": (f"{chapter_eval.mean():.4f} ± {chapter_eval.std(ddof=1):.4f}"
+                     "chapter, eval mode (GPU)": (f"{chapter_eval.mean():.4f} ± {chapter_eval.std(ddof=1):.4f}"
                                                             if len(chapter_eval) > 1 else "—"),
-                     "batch statistics − paper": words[student][2]})
-    show_table(pd.DataFrame(rows), caption="the 50-epoch students alone, tested both ways (study deep_nets_students_bn, "
+                     "batch statistics − paper (95 %)": words[student][3], "verdict": words[student][4]})
+    # one column per student: the rows' long texts stay inside the text column
+    show_table(pd.DataFrame(rows).set_index("student").T.rename_axis("").reset_index(),
+               caption="the 50-epoch students alone, tested both ways (study deep_nets_students_bn, "
                                            "CPU, paper profile; 10k JPEG test copy)")
-    ct, cvt = words.get("ConvTiny", ("—",) * 3), words.get("ConvVeryTiny", ("—",) * 3)
+    ct, cvt = words.get("ConvTiny", ("—",) * 5), words.get("ConvVeryTiny", ("—",) * 5)
     glue_all(bn_ct_ours=ct[0], bn_ct_paper=ct[1], bn_ct_v=ct[2], bn_cvt_ours=cvt[0], bn_cvt_paper=cvt[1],
              bn_cvt_v=cvt[2], bn_shift=f"{np.mean(shifts):+.4f} (from {min(shifts):+.4f} to {max(shifts):+.4f})",
              bn_exact=f"{np.mean(exact_d):+.4f} on average (from {min(exact_d):+.4f} to {max(exact_d):+.4f})")
