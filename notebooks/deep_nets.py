@@ -894,7 +894,7 @@ else:
 
 # %% tags=["hide-input"]
 bn_recs = [r for r in RunStore(store.root, profile="paper").records("deep_nets_students_bn") if r["profile"] == "paper"]
-BN_GLUE = ("bn_ct_ours", "bn_ct_paper", "bn_ct_v", "bn_cvt_ours", "bn_cvt_paper", "bn_cvt_v", "bn_shift", "bn_exact")
+BN_GLUE = ("bn_ct_ours", "bn_ct_paper", "bn_ct_v", "bn_cvt_ours", "bn_cvt_paper", "bn_cvt_v", "bn_shift", "bn_exact", "bn_half")
 
 
 def welch(a: np.ndarray, mean: float, sd: float, n: int) -> tuple[float, float, float]:
@@ -910,13 +910,14 @@ if bn_recs:
     b = pd.DataFrame([{"student": r["setting"].split(" alone")[0], "seed": r["seed"], "eval": r["metrics"]["accuracy"],
                        "batch-stat": r["metrics"]["accuracy_batch_stats"],
                        "exact 1k": r["metrics"]["accuracy_exact_1k"]} for r in bn_recs])
-    rows, words, shifts, exact_d = [], {}, [], []
+    rows, words, shifts, exact_d, halves = [], {}, [], [], []
     for student, grp in b.groupby("student", sort=False):
         setting = f"{student} alone, 50 epochs"
         pn = next(n for n in ch.NUMBERS if n.setting == setting and n.metric == "accuracy")
         chapter_eval = np.array([r["metrics"]["accuracy"] for r in settings.get(setting, [])])
         d, lo, hi = welch(grp["batch-stat"].to_numpy(), pn.value, pn.std, pn.n) if len(grp) > 1 else (np.nan,) * 3
         word = "not enough runs" if d != d else "agrees" if lo <= 0 <= hi else "higher" if lo > 0 else "lower"
+        halves.append((hi - lo) / 2)
         words[student] = (f"{grp['batch-stat'].mean():.4f} ± {grp['batch-stat'].std():.4f}",
                           f"{pn.value:.4f} ± {pn.std:.4f}", f"{d:+.4f} (95 % interval {lo:+.4f} to {hi:+.4f}): {word}",
                           f"{d:+.4f} ({lo:+.4f} to {hi:+.4f})", word)
@@ -935,6 +936,7 @@ if bn_recs:
     ct, cvt = words.get("ConvTiny", ("—",) * 5), words.get("ConvVeryTiny", ("—",) * 5)
     glue_all(bn_ct_ours=ct[0], bn_ct_paper=ct[1], bn_ct_v=ct[2], bn_cvt_ours=cvt[0], bn_cvt_paper=cvt[1],
              bn_cvt_v=cvt[2], bn_shift=f"{np.mean(shifts):+.4f} (from {min(shifts):+.4f} to {max(shifts):+.4f})",
+             bn_half=f"{max(halves):.3f}" if halves else "—",
              bn_exact=f"{np.mean(exact_d):+.4f} on average (from {min(exact_d):+.4f} to {max(exact_d):+.4f})")
 else:
     glue_missing(*BN_GLUE)
@@ -942,7 +944,9 @@ else:
 # %% [markdown]
 # Tested as the authors tested them, ConvTiny alone ends at {glue:text}`bn_ct_ours` against
 # the paper's {glue:text}`bn_ct_paper`, a difference of {glue:text}`bn_ct_v`; ConvVeryTiny at
-# {glue:text}`bn_cvt_ours` against {glue:text}`bn_cvt_paper`, {glue:text}`bn_cvt_v`. Batch
+# {glue:text}`bn_cvt_ours` against {glue:text}`bn_cvt_paper`, {glue:text}`bn_cvt_v`. With
+# five runs a side, an "agrees" only rules out differences beyond the interval's half-width
+# (up to {glue:text}`bn_half` here): a smaller gap would read as agreement too. Batch
 # statistics move a run's accuracy by {glue:text}`bn_shift` against eval mode. Our side of
 # both comparisons is still tested on the lossy JPEG copy; the exact first 1,000 images of
 # these runs score {glue:text}`bn_exact` against eval mode on that copy.
