@@ -10,8 +10,9 @@ from kdcore.run.bench import bench_hyper
 def test_bench_hyper_prints_times_flops_and_ratios(capsys):
     ratios = bench_hyper(bs=8, repeats=1, n_batches=2)
     out = capsys.readouterr().out
-    assert set(ratios) == {"exact", "finite_difference"}
+    assert set(ratios) == {"exact", "finite_difference", "finite_difference_outputs"}
     assert all(math.isfinite(r) and r > 1 for r in ratios.values())   # an upper step is never free
-    for label in ("mixed Jacobian", "forward-over-reverse", "double backward", "finite differences"):
+    for label in ("tangent pass", "one-sided difference of the outputs", "mixed Jacobian", "forward-over-reverse",
+                  "double backward", "(DARTS"):
         line = next(l for l in out.splitlines() if label in l)
         assert "ms" in line and "GFLOP" in line

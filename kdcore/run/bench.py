@@ -22,20 +22,22 @@ that it stays small on a CPU, the whole 10,112 on a GPU) it prints:
 
 For bi-level distillation (the heterogeneous chapter; ``--only hyper``) it prints:
 
-(f) a distillation step followed by an upper-level hypergradient step (:mod:`kdcore.hyper`:
-    exact through the mixed Jacobian, :mod:`kdcore.hyper.mixed`, with the forward-over-reverse
-    (:mod:`kdcore.hyper.forward_mode`) and double-backward exact methods as references, and
-    finite differences) ÷ the same step with fixed metaparameters, for the 2022 paper's
-    student (ConvVeryTiny, batch 128, CIFAR-shaped inputs; target <= 3), each with the FLOPs
-    of one step beside its time. Beyond the plain step, an exact hypergradient needs the
-    validation forward and backward at ``w'`` (a second step) and the mixed second
-    derivative applied to ``v``: two more backward halves (mixed Jacobian, one per scalar of
-    ``(lambda, T)``) or one dual forward (forward-over-reverse). A backward half carries
-    about two thirds of a step's FLOPs, so both exact methods count about 3.2 steps of
-    FLOPs: 3x is out of their reach on FLOPs alone, unless a tangent-only pass reused the
-    training forward's activations.
+(f) a distillation step followed by an upper-level hypergradient step (:mod:`kdcore.hyper`)
+    ÷ the same step with fixed metaparameters, for the 2022 paper's student (ConvVeryTiny,
+    batch 128, CIFAR-shaped inputs; target <= 3), each with the FLOPs of one step beside its
+    time: exact through one tangent pass over the training forward's activations
+    (:mod:`kdcore.hyper.tangent`), its one-sided difference of the outputs (one plain
+    forward instead), and the DARTS central finite difference (:class:`~kdcore.hyper.HyperStep`,
+    what chapter 4's records used); the other exact methods as references (the mixed
+    Jacobian, one backward half per scalar, :mod:`kdcore.hyper.mixed`; forward-over-reverse,
+    :mod:`kdcore.hyper.forward_mode`; double backward). Beyond the plain step, every method
+    pays the validation forward and backward at ``w'`` (about one more step); the tangent
+    pass then costs about one backward half, the mixed Jacobian two (one per scalar of
+    ``(lambda, T)``), forward-over-reverse a dual forward (primal recomputed), DARTS two plain
+    forwards: on this max-pool-heavy student a forward is more than half of a step's time.
 
-Each time is the minimum over ``--repeats`` epochs (the least-disturbed measurement).
+Each time is the minimum over ``--repeats`` epochs (the least-disturbed measurement; in (f),
+over rounds that time every method in turn).
 The tiny student shows the fixed per-step costs (the shuffled row gather, the loss ops);
 the larger teacher shows them amortised: see the closing lines of each block.
 """
@@ -106,7 +108,7 @@ def bench_hyper(bs: int, repeats: int, n_batches: int = 20) -> dict[str, float]:
     from ..data import Split
     from ..hyper import HintonMeta, HyperConfig, HyperStep
     from ..hyper.forward_mode import ForwardHyperStep
-    from ..losses.meta_hinton_mixed import hinton_hyper_step
+    from ..losses.meta_hinton_mixed import hinton_hyper_step, hinton_tangent_step
     from ..losses import MetaHintonKD
     from ..models import ConvVeryTiny
 
@@ -116,10 +118,11 @@ def bench_hyper(bs: int, repeats: int, n_batches: int = 20) -> dict[str, float]:
                   extras={"teacher_logits": torch.randn(n, 10, generator=g)})
     val = Split(torch.randn(bs * 4, 3, 32, 32, generator=g), torch.randint(0, 10, (bs * 4,), generator=g))
 
-    def per_step(method: str | None) -> tuple[float, float]:
-        """Seconds and FLOPs per step: no upper level (``None``), ``"exact"`` /
-        ``"finite_difference"`` (:class:`HyperStep`), ``"forward"`` (:class:`ForwardHyperStep`)
-        or ``"mixed"`` (:class:`MixedHyperStep`); the last two are exact."""
+    def per_step(method: str | None):
+        """A timer of seconds per step, and the FLOPs of one step: no upper level (``None``), ``"exact"`` /
+        ``"finite_difference"`` (:class:`HyperStep`), ``"forward"`` (:class:`ForwardHyperStep`),
+        ``"mixed"`` (:class:`MixedHyperStep`), ``"tangent"`` / ``"tangent_fd"``
+        (:class:`~kdcore.hyper.tangent.TangentHyperStep`, exact / central difference of the outputs)."""
         from torch.utils.flop_counter import FlopCounterMode
 
         def run(split: Split, epochs: int):
@@ -130,37 +133,51 @@ def bench_hyper(bs: int, repeats: int, n_batches: int = 20) -> dict[str, float]:
             if method == "mixed":
                 cbs = [hinton_hyper_step(objective, CrossEntropy(), val, HyperConfig(lr=1e-3, val_batch_size=bs))]
                 objective = cbs[0].objective
+            elif method in ("tangent", "tangent_fd"):
+                hc = HyperConfig(lr=1e-3, method="exact" if method == "tangent" else "finite_difference",
+                                 val_batch_size=bs)
+                cbs = [hinton_tangent_step(objective, CrossEntropy(), val, hc)]
+                objective = cbs[0].objective
             elif method is not None:
                 hc = HyperConfig(lr=1e-3, method="exact" if method == "forward" else method, val_batch_size=bs)
                 cbs = [(ForwardHyperStep if method == "forward" else HyperStep)(meta, objective, CrossEntropy(), val, hc)]
             return fit(ConvVeryTiny(), split, objective, TrainConfig(epochs=epochs, batch_size=bs, lr=1.0,
                                                                       optimizer="sgd", progress=False), callbacks=cbs)
 
-        seconds = min(run(train, repeats).epoch_seconds) / n_batches
         counter = FlopCounterMode(display=False)
         with counter:
             run(train.subset(torch.arange(bs)), 1)          # one step (fit's test pass is off)
-        return seconds, float(counter.get_total_flops())
+        return lambda: min(run(train, 2).epoch_seconds) / n_batches, float(counter.get_total_flops())
 
-    per_step(None)  # warm-up
-    methods = (None, "mixed", "forward", "exact", "finite_difference")
-    t, fl = {}, {}
+    methods = (None, "tangent", "tangent_fd", "mixed", "forward", "exact", "finite_difference")
+    timers, fl = {}, {}
     for m in methods:
-        t[m], fl[m] = per_step(m)
+        timers[m], fl[m] = per_step(m)
+    timers[None]()  # warm-up
+    # Interleaved: each round times every method once, so a slow spell of a shared CPU
+    # lands on all of them rather than on whichever ran then; the minimum per method is kept.
+    t = {m: float("inf") for m in methods}
+    for _ in range(repeats):
+        for m in methods:
+            t[m] = min(t[m], timers[m]())
     device = "cuda" if torch.cuda.is_available() else f"cpu, {torch.get_num_threads()} threads"
-    print(f"model ConvVeryTiny, batch {bs}, CIFAR-shaped inputs ({device}), min of {repeats} epochs of {n_batches} steps")
+    print(f"model ConvVeryTiny, batch {bs}, CIFAR-shaped inputs ({device}), min over {repeats} interleaved rounds "
+          f"of 2 epochs x {n_batches} steps")
     labels = {None: "distillation step, fixed (lambda, T)",
-              "mixed": "  + upper-level step, exact (mixed Jacobian)",
+              "tangent": "  + upper-level step, exact (tangent pass)",
+              "tangent_fd": "  + upper-level step, one-sided difference of the outputs",
+              "mixed": "  + upper-level step, exact (mixed Jacobian, reference)",
               "forward": "  + upper-level step, exact (forward-over-reverse, reference)",
               "exact": "  + upper-level step, exact (double backward, reference)",
               "finite_difference": "  + upper-level step, finite differences (DARTS)"}
     for m in methods:
         print(f"{labels[m]:62s} {1000 * t[m]:8.2f} ms  {fl[m] / 1e9:6.2f} GFLOP ({fl[m] / fl[None]:.2f}x)")
-    ratios = {"exact": t["mixed"] / t[None], "finite_difference": t["finite_difference"] / t[None]}
+    ratios = {"exact": t["tangent"] / t[None], "finite_difference": t["finite_difference"] / t[None],
+              "finite_difference_outputs": t["tangent_fd"] / t[None]}
     for name, r in ratios.items():
-        print(f"{'(f) with upper step / plain, ' + name:44s} {r:6.2f}   target <= 3     {'ok' if r <= 3 else 'MISSED'}")
-    print(f"    other exact methods / plain: forward-over-reverse {t['forward'] / t[None]:.2f}, "
-          f"double backward {t['exact'] / t[None]:.2f}")
+        print(f"{'(f) with upper step / plain, ' + name:56s} {r:6.2f}   target <= 3     {'ok' if r <= 3 else 'MISSED'}")
+    print(f"    other exact methods / plain: mixed Jacobian {t['mixed'] / t[None]:.2f}, forward-over-reverse "
+          f"{t['forward'] / t[None]:.2f}, double backward {t['exact'] / t[None]:.2f}")
     print()
     return ratios
 
