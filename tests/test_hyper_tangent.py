@@ -109,24 +109,24 @@ def _tangent_on(model, objective, opt, tb, vb, method, central=False):
     return parts, [captured[i] for i in range(len(captured))]
 
 
+def _twin(model, opt):
+    """A copy of the model and of its optimiser, in the same state (momentum / moments)."""
+    twin = copy.deepcopy(model)
+    twin_opt = copy.deepcopy(opt)
+    twin_opt.param_groups[0]["params"] = list(twin.parameters())
+    twin_opt.state = {q: opt.state[p] for p, q in zip(model.parameters(), twin.parameters())}
+    return twin, twin_opt
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_tangent_hypergradient_equals_double_backward(optimizer):
     model, meta, objective, opt = _setup(optimizer, "hinton")
     tb, vb = _batch(16, 1), _batch(12, 2, teacher=False)
-    ref_model = copy.deepcopy(model)
+    (ref_model, ref_opt), *copies = [_twin(model, opt) for _ in range(3)]
     lower = Lower(ref_model, objective)
-    ref_opt = copy.deepcopy(opt)
-    ref_opt.param_groups[0]["params"] = list(ref_model.parameters())
-    ref_opt.state = {q: opt.state[p] for p, q in zip(model.parameters(), ref_model.parameters())}
     step = inner_step(ref_opt, list(lower.trainable().values()))
     plain = objective(ref_model, tb)          # the BatchNorm statistics the training forward leaves
     exact, _ = hypergradient(lower, objective, CrossEntropy(), list(meta.parameters()), step, tb, vb, "exact")
-    copies = []
-    for _ in range(2):
-        m2, o2 = copy.deepcopy(model), copy.deepcopy(opt)
-        o2.param_groups[0]["params"] = list(m2.parameters())
-        o2.state = {q: opt.state[p] for p, q in zip(model.parameters(), m2.parameters())}
-        copies.append((m2, o2))
     parts, tangent = _tangent_on(model, objective, opt, tb, vb, "exact")
     assert _rel(tangent, exact) < 1e-10
     assert all(x.abs().sum() > 0 for x in tangent)
