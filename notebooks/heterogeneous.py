@@ -107,6 +107,7 @@ from kdcore.results.records import is_current
 from kdcore.results.verdicts import verdict_table
 from kdcore.run.profile import ROOT, load_profile
 from kdcore.studies import all_pairs_report as apr, all_pairs_resnet18 as apr18, all_pairs_weighting as apw
+from kdcore.studies import hyper_step_cost
 
 warnings.filterwarnings("ignore", message="IProgress not found")   # tqdm without ipywidgets: no progress bars here
 
@@ -176,7 +177,8 @@ study_names = {"dead_runs": "why runs die (soft term × T^k)", "dead_runs_tuned"
                "dead_runs_cifar10": "the same cause on reduced CIFAR-10",
                "hinton_lr": "why Hinton's loss trails (learning rate, T²)",
                "all_pairs_weighting": "all pairs where the term is felt, ConvTiny teacher",
-               "all_pairs_resnet18": "all pairs where the term is felt, ResNet18 teacher"}
+               "all_pairs_resnet18": "all pairs where the term is felt, ResNet18 teacher",
+               "hyper_step_cost": "what one upper-level step costs, alone on a CPU"}
 ran = [{"part": f"2022 table: {ch.LABELS[d]} column", "ran": "yes" if d in columns else "no",
         "records from": ("notebooks/params/heterogeneous_cifar10_cpu.yaml" if d in columns and col_cfg[d] is not cfg
                          else f"this profile ({cfg.profile})")} for d in ch.DATASETS]
@@ -1036,6 +1038,44 @@ sec = cross[cross.teacher == "conv_tiny"].groupby("method").epoch_seconds.mean()
 ratio_of = lambda a, b: f"{sec[a] / sec[b]:.2f}× ({sec[a]:.2f} s against {sec[b]:.2f} s)" if {a, b} <= set(sec.index) else "—"
 glue_all(cost_tuned_uniform=ratio_of("tuned", "uniform"), cost_tuned_none=ratio_of("tuned", "none"),
          cost_uniform_random=ratio_of("uniform", "random"))
+
+# %% [markdown]
+# Measured alone instead, the study `kdcore.studies.hyper_step_cost` times one step of the
+# 2022 paper's student (ConvVeryTiny, batch 128) with fixed $(\lambda, T)$ and with each way
+# of taking the upper-level step after it, all methods timed in turn over interleaved rounds,
+# beside the FLOPs of one step ({glue:text}`step_cost_where`). The chapter's runs used the
+# DARTS finite difference, {glue:text}`step_cost_darts` a plain step there. The exact
+# hypergradient taken by one tangent pass over the training forward's own activations
+# (`kdcore.hyper.tangent`, written after these records: $J v$ layer by layer, then
+# $\partial_\theta \langle \partial \ell / \partial z, J v \rangle$ on the logits) costs
+# {glue:text}`step_cost_tangent`, so it is **{glue:text}`step_cost_verdict`** the finite
+# difference, with no difference step to choose. The other exact methods cost
+# {glue:text}`step_cost_others`: a second backward per scalar (mixed Jacobian), the primal
+# again (forward-over-reverse), a backward through the backward.
+
+# %% tags=["hide-input"]
+step_costs = [r for r in studies.records(hyper_step_cost.STUDY) if r["profile"] == "paper"]
+step_cost = max(step_costs, key=lambda r: r["created"]) if step_costs else None
+if step_cost is None:
+    glue_all(step_cost_where="no record at this build", step_cost_darts="—", step_cost_tangent="—",
+             step_cost_verdict="not measured", step_cost_others="—")
+else:
+    mc, labels_cost = step_cost["metrics"], {
+        "plain": "plain step, fixed (λ, T)", "tangent": "exact: one tangent pass",
+        "tangent_fd": "one-sided difference of the outputs", "finite_difference": "DARTS finite difference (these runs)",
+        "mixed": "exact: mixed Jacobian", "forward": "exact: forward-over-reverse", "exact": "exact: double backward"}
+    show_table(pd.DataFrame([{"step": lab, "ms": round(mc[f"{k}_ms"], 2), "× plain (time)": round(mc[f"{k}_time_ratio"], 2),
+                              "GFLOP": round(mc[f"{k}_gflop"], 3), "× plain (FLOPs)": round(mc[f"{k}_flop_ratio"], 2)}
+                             for k, lab in labels_cost.items()]),
+               caption=f"one training step with and without the upper-level step (study hyper_step_cost, paper profile, "
+                       f"{step_cost['device']}, {step_cost['params']['threads']} threads)")
+    t_tan, t_fd = mc["tangent_time_ratio"], mc["finite_difference_time_ratio"]
+    glue_all(step_cost_where=f"{step_cost['device']}, {step_cost['params']['threads']} threads, the minimum over "
+                             f"{step_cost['params']['rounds']} rounds of 2 × {step_cost['params']['steps']} steps",
+             step_cost_darts=f"{t_fd:.2f}×", step_cost_tangent=f"{t_tan:.2f}× ({mc['tangent_flop_ratio']:.2f}× in FLOPs)",
+             step_cost_verdict="cheaper than" if t_tan < t_fd else "no cheaper than",
+             step_cost_others=", ".join(f"{mc[f'{k}_time_ratio']:.2f}× ({labels_cost[k].split(': ')[1]})"
+                                        for k in ("mixed", "forward", "exact")))
 
 # %% [markdown]
 # ## Paper vs ours

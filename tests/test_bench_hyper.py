@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 
-from kdcore.run.bench import bench_hyper
+from kdcore.run.bench import HYPER_METHODS, bench_hyper
 
 
 def test_bench_hyper_prints_times_flops_and_ratios(capsys):
-    ratios = bench_hyper(bs=8, repeats=1, n_batches=2)
+    got = bench_hyper(bs=8, repeats=1, n_batches=2)
+    ratios = got["ratios"]
     out = capsys.readouterr().out
+    assert set(got["seconds"]) == set(got["flops"]) == set(HYPER_METHODS)
+    assert got["flops"]["tangent"] < got["flops"]["mixed"] < got["flops"]["exact"]   # one tangent pass < two backward halves
     assert set(ratios) == {"exact", "finite_difference", "finite_difference_outputs"}
     assert all(math.isfinite(r) and r > 1 for r in ratios.values())   # an upper step is never free
     for label in ("tangent pass", "one-sided difference of the outputs", "mixed Jacobian", "forward-over-reverse",

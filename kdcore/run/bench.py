@@ -99,11 +99,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def bench_hyper(bs: int, repeats: int, n_batches: int = 20) -> dict[str, float]:
+HYPER_METHODS = ("plain", "tangent", "tangent_fd", "mixed", "forward", "exact", "finite_difference")
+
+
+def bench_hyper(bs: int, repeats: int, n_batches: int = 20) -> dict[str, dict[str, float]]:
     """Print (f): seconds per step with and without the upper-level step (every step).
 
     Inputs are random CIFAR-shaped tensors with random teacher logits: the cost of a step
-    does not depend on the pixel values. Returns the ratios.
+    does not depend on the pixel values. Returns ``{"ratios": {...}, "seconds": {method: s},
+    "flops": {method: FLOPs}}`` with the methods of :data:`HYPER_METHODS` (``"plain"``: none).
     """
     from ..data import Split
     from ..hyper import HintonMeta, HyperConfig, HyperStep
@@ -179,7 +183,8 @@ def bench_hyper(bs: int, repeats: int, n_batches: int = 20) -> dict[str, float]:
     print(f"    other exact methods / plain: mixed Jacobian {t['mixed'] / t[None]:.2f}, forward-over-reverse "
           f"{t['forward'] / t[None]:.2f}, double backward {t['exact'] / t[None]:.2f}")
     print()
-    return ratios
+    key = lambda m: "plain" if m is None else m
+    return {"ratios": ratios, "seconds": {key(m): t[m] for m in methods}, "flops": {key(m): fl[m] for m in methods}}
 
 
 def bench_model(sizes: list[int], train, bs: int, repeats: int) -> None:
