@@ -8,6 +8,7 @@ teacher (:func:`.runners.hinton2012_teacher`) and its students; the Adam teacher
 the chapter's own variant, beside them.
 """
 
+import math
 from dataclasses import replace
 
 from ...results.paper import PaperNumber
@@ -56,6 +57,9 @@ EXPLAINED = [
 
 
 HINTON_UNSEEN_ACCURACY = 1 - 133 / 1010   # Hinton et al. 2015, §3: 133 of the 1010 test 3s wrong, no 3 in training
+# Hinton's teacher made 67 test errors; a rerun of the same regime varies by about sqrt(67) ~ 8 errors
+# (a binomial count at p ~ 0.0067 on 10,000 images), so "matches" allows two of those.
+HINTON_TEACHER_BOUND = 67 + 2 * math.sqrt(67 * (1 - 67 / 10_000))
 
 
 def claims(cfg: KDOverviewConfig) -> list[Claim]:
@@ -65,16 +69,17 @@ def claims(cfg: KDOverviewConfig) -> list[Claim]:
     c, t = cfg.omitted_class, cfg.temperature
     kd2012, _ = hinton2012_names(cfg)
     out = [
-        Claim("the teacher reaches Hinton's regime (at most 100 test errors)", hinton2012_name(cfg), "test_errors",
-              target=100, higher_is_better=False),
+        Claim(f"the 2012-regime teacher matches Hinton's 67 test errors (at most {HINTON_TEACHER_BOUND:.0f}: 67 plus "
+              "two binomial sds of a count on 10,000 images)", hinton2012_name(cfg), "test_errors",
+              target=HINTON_TEACHER_BOUND, higher_is_better=False),
         Claim(f"the 2012-regime teacher distils a better student at T={t:g} than the Adam teacher", kd2012,
               "test_errors", baseline=f"{student} distilled T={t:g}", higher_is_better=False),
         Claim(f"distillation at T={t:g} gives the student fewer test errors than training it alone",
               f"{student} distilled T={t:g}", "test_errors", baseline=f"{student} alone", higher_is_better=False),
         # A student on hard labels without 3s recognises none by construction (its 3 output is never a
         # target), so the claim is held to Hinton's own student: 877 of the 1010 test 3s (133 errors).
-        Claim(f"soft targets teach a digit the student never saw: with no {c} in the transfer set, at least "
-              f"Hinton's {100 * HINTON_UNSEEN_ACCURACY:.1f} % of the {c}s recognised", kd, f"accuracy_on_{c}",
+        Claim(f"soft targets teach a digit the student never saw as well as in Hinton's run: with no {c} in the "
+              f"transfer set, at least his {100 * HINTON_UNSEEN_ACCURACY:.1f} % of the {c}s recognised", kd, f"accuracy_on_{c}",
               target=HINTON_UNSEEN_ACCURACY),
         Claim(f"raising the output bias of the unseen {c} lowers the distilled student's errors (Hinton: 206 -> 109)",
               kd, bias_metric("test_errors", c, 3.5), baseline=kd, baseline_metric="test_errors",
