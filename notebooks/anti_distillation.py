@@ -725,7 +725,8 @@ for name, recs in growth.items():
                          "accuracy", f"{name}: default init") for init in GROWN]
 verdicts = verdict_table(store.records(ch.CHAPTER), claims, cfg.profile)
 signed = lambda x: "—" if x != x else f"{x:+.3f}"
-show_table(verdicts.assign(difference=verdicts.difference.map(signed), std=verdicts["std"].abs().map(signed).str[1:])
+show_table(verdicts.assign(difference=verdicts.difference.map(signed), std=verdicts["std"].abs().map(signed).str[1:],
+                           failed=verdicts.failed.replace("", "none"))
            [["verdict", "claim", "difference", "std", "n", "failed"]]
            .rename(columns={"difference": "difference (claimed direction)", "std": "sd"}),
            caption=f"one line per claim, from the run records (profile: {cfg.profile})")
