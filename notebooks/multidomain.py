@@ -500,6 +500,7 @@ bcast = rt_mean("Reg-Train, no teacher, thesis loss (B×B broadcast)" + raw)
 plateau = rt_mean("Reg-Train, teacher on Reg-Train trained to its plateau" + raw)
 t20, t_long = rt_mean("teacher: Reg-Train" + raw), rt_mean("teacher: Reg-Train, trained to its plateau" + raw)
 near = abs(bcast / mean_pred - 1) < 0.1
+t5_sd = [(n.paper_row, n.std) for n in ch.NUMBERS if n.metric == "mse" and n.counted and n.paper_row.startswith("Reg-Train")]
 glue_all(rt_alone=f"{alone:,.0f}", rt_taught=f"{taught:,.0f}", rt_t_epochs=cfg.bike_teacher_epochs,
          rt_p_alone=f"{p5['Reg-Train, no teacher']:,.1f}", rt_p_taught=f"{p5['Reg-Train, teacher on Reg-Train']:,.1f}",
          rt_ols=f"{ols:,.0f}", rt_mean=f"{mean_pred:,.0f}",
@@ -512,6 +513,12 @@ glue_all(rt_alone=f"{alone:,.0f}", rt_taught=f"{taught:,.0f}", rt_t_epochs=cfg.b
          rt_bcast_reading=(f"within {abs(bcast / mean_pred - 1):.0%} of it, as its formula predicts (its minimiser "
                            "predicts the batch's mean target for every row)" if near else
                            "not the mean predictor's error, so this run does not show where that loss leads"),
+         rt_within="; ".join(
+             f"{row.split(', ')[1]}: ours {rt_mean(row + raw, 'mse_attempt_sd'):,.0f} against the paper's ± {sd:,.1f} "
+             f"({rt_mean(row + raw, 'mse_attempt_sd') / sd:.1f}×)" for row, sd in t5_sd),
+         rt_within_word=("wider in ours" if all(rt_mean(row + raw, "mse_attempt_sd") > sd for row, sd in t5_sd) else
+                         "narrower in ours" if all(rt_mean(row + raw, "mse_attempt_sd") < sd for row, sd in t5_sd)
+                         else "wider in ours for one row, narrower for the other"),
          rt_table5=("Both of Table 5's numbers lie below the mean predictor's error, so the code behind Table 5 cannot "
                     "have used that loss." if max(p5.values()) < mean_pred else
                     "Table 5's numbers do not rule out that loss."))
@@ -525,6 +532,10 @@ glue_all(rt_alone=f"{alone:,.0f}", rt_taught=f"{taught:,.0f}", rt_t_epochs=cfg.b
 # The teachers reach {glue:text}`rt_t20` after {glue:text}`rt_t_epochs` epochs and
 # {glue:text}`rt_t_long` after {glue:text}`rt_long_epochs`, {glue:text}`rt_t_reading`.
 # Distilled from the longer-trained teacher, the student reaches {glue:text}`rt_plateau`.
+#
+# The spread over one chain's attempts, the paper's ±, is {glue:text}`rt_within_word` (mean
+# over chains): {glue:text}`rt_within`. Why is not known: the paper's features and
+# preprocessing are not given.
 #
 # The thesis code's loss as written (B×B broadcast) gives {glue:text}`rt_bcast` against the
 # mean predictor's {glue:text}`rt_mean`: {glue:text}`rt_bcast_reading`.
