@@ -774,7 +774,11 @@ for name, recs in growth.items():
              for r in recs if "teacher" not in r["setting"]}
     top = max(final, key=final.get)
     mine = verdicts[verdicts.claim.str.startswith(f"{name}:")]
-    task_lines.append(f"{name}: {top} ends highest ({final[top]:.3f}); of its lines "
+    noise_key = next((k for r in recs for k in r["metrics"] if k.startswith("param noise")), None)
+    at_chance = [k for k in final if noise_key and row_mean(recs, k, noise_key) <= 0.12]
+    task_lines.append(f"{name}: {top} ends highest ({final[top]:.3f})"
+                      + (f", and under {noise_key} {', '.join(at_chance)} falls to chance" if at_chance else "")
+                      + "; of its lines "
                       f"{int((mine.verdict == 'holds').sum())} hold, {int((mine.verdict == 'does not hold').sum())} "
                       f"do not, {int(mine.verdict.isin(['within noise', 'too few runs']).sum())} are undecided")
 glue("growth_summary", "; ".join(task_lines) or "—")
