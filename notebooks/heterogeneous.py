@@ -1139,10 +1139,11 @@ else:
         "plain": "plain step, fixed (λ, T)", "tangent": "exact: one tangent pass",
         "tangent_fd": "one-sided difference of the outputs", "finite_difference": "DARTS finite difference (these runs)",
         "mixed": "exact: mixed Jacobian", "forward": "exact: forward-over-reverse", "exact": "exact: double backward"}
-    show_table(pd.DataFrame([{"step": lab, "ms": round(mc[f"{k}_ms"], 2), "× plain (time)": round(mc[f"{k}_time_ratio"], 2),
-                              "GFLOP": round(mc[f"{k}_gflop"], 3), "× plain (FLOPs)": round(mc[f"{k}_flop_ratio"], 2)}
+    show_table(pd.DataFrame([{"step": lab, "ms": f"{mc[f'{k}_ms']:.1f}", "time ×": f"{mc[f'{k}_time_ratio']:.2f}",
+                              "GFLOP": f"{mc[f'{k}_gflop']:.2f}", "FLOPs ×": f"{mc[f'{k}_flop_ratio']:.2f}"}
                              for k, lab in labels_cost.items()]),
-               caption=f"one training step with and without the upper-level step (study hyper_step_cost, paper profile, "
+               caption=f"one training step with and without the upper-level step; ×: against the plain step (study "
+                       f"hyper_step_cost, paper profile, "
                        f"{step_cost['device']}, {step_cost['params']['threads']} threads)")
     t_tan, t_fd = mc["tangent_time_ratio"], mc["finite_difference_time_ratio"]
     glue_all(step_cost_where=f"{step_cost['device']}, {step_cost['params']['threads']} threads, the minimum over "
