@@ -288,7 +288,7 @@ def _function_tangent(node: fx.Node, env: Mapping[fx.Node, object], tin: list) -
 
 class TangentHyperStep(HyperStep):
     """:class:`kdcore.hyper.HyperStep` with ``h = d/dtheta <dl/dz, J v>``, ``J v`` from one tangent
-    pass over the training forward (exact) or a central difference of the outputs.
+    pass over the training forward (exact) or a difference of the outputs (one-sided or central).
 
     Pass :meth:`objective` to ``fit`` as its objective (it is the training loss, computed through
     a recording forward) and the step as a callback. Any number of metaparameters, as long as
@@ -323,16 +323,20 @@ class TangentHyperStep(HyperStep):
             raise ValueError(f"TangentHyperStep: trainable parameters outside the model: {stray[:3]}")
 
     def objective(self, model: nn.Module, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        """The head's loss at ``model(batch[key])``; in training the forward is recorded."""
+        """The head's loss at ``model(batch[key])``; in training the forward's outputs are kept
+        for the upper step, and for the exact method every activation (a recorded forward)."""
         values = {k: v.detach() for k, v in self.meta.values().items()}
         if not (torch.is_grad_enabled() and self._rec is not None and self._rec.model is model and model.training):
             return self.head(model(batch[self.key]), batch, values)
-        z, env = self._rec.forward(batch[self.key])
+        if self.config.method == "exact":
+            z, env = self._rec.forward(batch[self.key])
+        else:                 # a difference of the outputs needs z(w) only, not the activations
+            z, env = model(batch[self.key]), None
         self._saved = (env, z.detach(), batch)
         return self.head(z, batch, values)
 
     def output_tangent(self, v: list[Tensor], eps_scale: float) -> Tensor:
-        """``J v`` at the recorded forward: tangent pass (exact) or central difference."""
+        """``J v`` at the training forward: tangent pass (exact) or a one-sided / central difference."""
         env, z, batch = self._saved
         if self.config.method == "exact":
             # A bf16 training forward (fit's autocast) keeps bf16 activations: the same autocast here.
