@@ -177,6 +177,16 @@ def test_record_keeping_display_and_runner_code_is_not_hashed():
     assert not any(r.startswith(("results/", "run/")) for r in rels)
 
 
+def test_a_study_that_keeps_the_bench_timings_hashes_the_bench_and_what_it_times():
+    from kdcore.results.provenance import PACKAGE, code_files
+
+    rels = {p.relative_to(PACKAGE).as_posix() for p in code_files("hyper_step_cost")}
+    # The bench computes this study's metric (a step's time), so a change to it, or to the
+    # hypergradient steps it times, must make the record stale.
+    assert {"studies/hyper_step_cost.py", "run/bench.py", "hyper/tangent.py", "hyper/unrolled.py"} <= rels
+    assert not any(r.startswith("results/") or (r.startswith("run/") and r != "run/bench.py") for r in rels)
+
+
 def test_trained_model_with_a_record_trains_nothing_until_asked(tmp_path):
     trained = []
 

@@ -13,7 +13,8 @@ stores; otherwise it is *stale* and ``make reproduce`` recomputes it. The hash c
 
 Record keeping, stored models, display and verdicts (the package ``kdcore.results``), the
 runner and the notebook configs it builds (``kdcore.run``: which jobs run, with which config,
-whose values are the records' keys), each chapter's ``paper.py`` (the paper's numbers and claims, as
+whose values are the records' keys; its ``bench`` module excepted, whose timings a study keeps
+as its metric), each chapter's ``paper.py`` (the paper's numbers and claims, as
 data) and its ``graph.py`` (the list of jobs for :mod:`kdcore.run`: which runner functions
 run with which config, all of which the records' keys and hashed code already cover) store, show or judge what a run returned without computing it, so they are left out,
 as is ``kdcore/chapters/__init__.py``, which only gathers the chapters' data:
@@ -37,6 +38,9 @@ __all__ = ["code_hash", "code_files", "imported_modules", "module_file", "PACKAG
 PACKAGE = Path(__file__).resolve().parent.parent   # .../kdcore
 _NAME = PACKAGE.name
 NOT_COMPUTING = ("results", "run")   # top-level kdcore packages that never compute a metric
+# ... except these modules of them: kdcore.run.bench times steps, and a study that keeps those
+# timings as a record (kdcore.studies.hyper_step_cost) computes its metric there.
+COMPUTING = (("run", "bench"),)
 
 
 def _module_name(path: Path, package: Path) -> str:
@@ -146,7 +150,7 @@ def code_files(chapter: str, package: Path = PACKAGE) -> list[Path]:
 
     def skipped(path: Path) -> bool:
         rel = path.relative_to(package).with_suffix("").parts
-        return ("__pycache__" in path.parts or rel[0] in NOT_COMPUTING
+        return ("__pycache__" in path.parts or (rel[0] in NOT_COMPUTING and rel not in COMPUTING)
                 or (rel[0] == "chapters" and (rel[-1] in ("paper", "graph") or rel == ("chapters", "__init__"))))
 
     def shell(name: str) -> None:
