@@ -97,6 +97,7 @@ from kdcore import chapters as book
 from kdcore.chapters import heterogeneous as ch
 from kdcore.chapters.heterogeneous import report
 from kdcore.chapters.heterogeneous.data import xor_synthetic
+from kdcore.chapters.heterogeneous.resumable import teacher_params
 from kdcore.chapters.heterogeneous.table import PER_RUN_SEARCH, SYNTHETIC_HYPER
 from kdcore.hyper import HyperStep, hypergradient
 from kdcore.losses import meta_kd_loss
@@ -196,11 +197,20 @@ ran += [{"part": name, "ran": draft_ran(t, on), "records from": f"this profile (
                             ("draft: the single-pair bi-level run", None, cfg.single_pair),
                             *((f"draft: all pairs from {t}", t, cfg.all_pairs and t in cfg.cross_teachers)
                               for t in ("conv_tiny", "resnet18")))]
+def side_teacher(side: ch.HeterogeneousConfig) -> str:
+    """A side column's teacher: its test accuracy once trained, or that it is not (yet)."""
+    params = teacher_params(side, "cifar10", side.teacher)
+    rec = next((r for r in store.records(ch.CHAPTER) if r["profile"] == side.profile and r["seed"] == 0
+                and "teacher" in r["setting"] and r["params"] == params), None)
+    return f"teacher trained (test {rec['metrics']['accuracy']:.3f})" if rec else "teacher not trained"
+
+
 for path, side in sides.items():
     have, want = column_runs(side), side.runs["cifar10"] * len(side.methods)
     ran.append({"part": f"CIFAR-10 column, teacher {side.teacher_epochs} epochs, students {side.runs['cifar10']} runs × "
-                        f"{side.epochs['cifar10']} epochs", "ran": f"{int(have.clip(upper=side.runs['cifar10']).sum())} of "
-                        f"{want} student runs", "records from": str(relative_path(path))})
+                        f"{side.epochs['cifar10']} epochs", "ran": f"{side_teacher(side)}; "
+                        f"{int(have.clip(upper=side.runs['cifar10']).sum())} of {want} student runs",
+                "records from": str(relative_path(path))})
 ran += [{"part": f"study {s}: {what}", "ran": f"{len([r for r in studies.records(s) if r['profile'] == 'paper'])} records",
          "records from": "the study's module, paper profile"} for s, what in study_names.items()]
 show_table(pd.DataFrame(ran), caption=f"the chapter's parts ({P})")
