@@ -1,6 +1,6 @@
 """``python -m kdcore run|status|results``: fill a chapter's run records, say how far they are, compare them.
 
-    python -m kdcore run <chapter|all> [--profile paper|smoke] [--only PART ...]
+    python -m kdcore run <chapter|all> [--profile paper|smoke] [--only PART ...] [--keys GLOB ...] [--list]
                          [--backend local|ray] [--address ADDR] [--workers N] [--set NAME=VALUE ...]
     python -m kdcore status [chapter|all] [--profile paper|smoke]
     python -m kdcore results [--chapter C] [--summary | --page DIR] ...   (kdcore.run.results_cli)
@@ -36,16 +36,22 @@ def _run(args, parser) -> int:
     from .results import RunStore
     from .run.backends import run_local, run_ray
     from .run.chapters import chapter_jobs, chapter_names, load_config
-    from .run.graph import parts, select
+    from .run.graph import order, parts, select
 
     names = chapter_names() if args.chapter == "all" else [args.chapter]
     plans = []
     for name in names:            # every config and graph is checked before any work starts
         cfg = load_config(name, args.profile, _overrides(args.set, parser))
         jobs = chapter_jobs(name, cfg)
-        if args.only:
-            jobs = select(jobs, [p for p in args.only if p in parts(jobs)] if args.chapter == "all" else args.only)
+        if args.only or args.keys:
+            only = [p for p in args.only if p in parts(jobs)] if args.only and args.chapter == "all" else args.only
+            jobs = select(jobs, only, args.keys)
+        if args.list:
+            print("\n".join(f"{name}: {j.key}  (part {j.part}, cost {j.cost:g})" for j in order(jobs)))
+            continue
         plans.append((name, cfg, jobs))
+    if args.list:
+        return 0
     bad = 0
     for name, cfg, jobs in plans:
         root = RunStore(profile=cfg.profile).root
@@ -86,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("chapter", help="a chapter's name, or 'all'")
     run.add_argument("--profile", choices=("paper", "smoke"), default="paper")
     run.add_argument("--only", nargs="+", default=None, metavar="PART", help="only these parts (and what they need)")
+    run.add_argument("--keys", nargs="+", default=None, metavar="GLOB",
+                     help="only the jobs whose key matches one of these patterns (and what they need)")
+    run.add_argument("--list", action="store_true", help="print the selected jobs in run order and stop")
     run.add_argument("--backend", choices=("local", "ray"), default="local")
     run.add_argument("--address", default=None, help="a running Ray cluster (ray start --head prints it)")
     run.add_argument("--workers", type=int, default=1, help="local backend: processes (threads are split)")
@@ -97,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run" and args.address and args.backend != "ray":
         parser.error("--address needs --backend ray")
+    if args.command == "run" and args.keys and args.chapter == "all":
+        parser.error("--keys: job keys are a chapter's own; name one chapter")
     return _run(args, parser) if args.command == "run" else _status(args)
 
 

@@ -42,6 +42,28 @@ def test_select_keeps_what_a_part_needs():
         select(jobs, ["nope"])
 
 
+def test_select_by_key_pattern_keeps_what_the_chosen_jobs_need():
+    jobs = [_job("t", part="teachers"), _job("table/none/0", ["t"], part="students"),
+            _job("table/none/1", ["t"], part="students"), _job("table/gradient/0", ["t"], part="students")]
+    assert [j.key for j in select(jobs, None, ["table/none/*"])] == ["t", "table/none/0", "table/none/1"]
+    assert [j.key for j in select(jobs, ["students"], ["*/gradient/*", "table/none/1"])] == \
+        ["t", "table/none/1", "table/gradient/0"]
+    with pytest.raises(GraphError, match=r"\['table/nope/\*'\] match no job of the parts \['students'\]"):
+        select(jobs, ["students"], ["table/nope/*"])
+
+
+def test_run_lists_the_selected_jobs_without_running_them(capsys):
+    from kdcore.__main__ import main
+
+    assert main(["run", "heterogeneous", "--profile", "paper", "--only", "cifar10_long",
+                 "--keys", "cifar10_long/table/cifar10/none/*", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "heterogeneous: cifar10_long/teacher/cifar10  (part cifar10_long, cost 100)"
+    assert len(lines) == 6 and all("/table/cifar10/none/" in x for x in lines[1:])
+    with pytest.raises(SystemExit):
+        main(["run", "all", "--keys", "x", "--list"])
+
+
 def test_a_job_must_be_picklable_by_name():
     with pytest.raises(GraphError, match="module-level"):
         Job("x", lambda cfg, store: None)

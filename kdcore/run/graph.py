@@ -9,6 +9,7 @@ every name exists and that nothing needs itself, before any work starts.
 
 from __future__ import annotations
 
+import fnmatch
 import graphlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -91,18 +92,34 @@ def parts(jobs: Iterable[Job]) -> list[str]:
     return list(dict.fromkeys(j.part for j in jobs))
 
 
-def select(jobs: Iterable[Job], only: Iterable[str] | None) -> list[Job]:
-    """The jobs of the parts ``only`` and every job they need (transitively); all when ``None``."""
+def select(jobs: Iterable[Job], only: Iterable[str] | None, keys: Iterable[str] | None = None) -> list[Job]:
+    """The jobs of the parts ``only`` whose key matches one of the glob patterns ``keys``
+    (:func:`fnmatch.fnmatchcase`), and every job they need (transitively); ``None``: no filter.
+
+    ``keys`` lets a session start only the jobs that fit the time it has left
+    (``--keys 'cifar10_long/table/cifar10/none/*'``). Raises :class:`GraphError` on an unknown
+    part or on a pattern that matches no job of those parts, before any work starts.
+    """
     jobs = list(jobs)
-    if not only:
+    if not only and not keys:
         return jobs
-    only = list(only)
-    unknown = [p for p in only if p not in parts(jobs)]
-    if unknown:
-        raise GraphError(f"unknown part(s) {unknown}: this graph has {parts(jobs)}")
+    chosen = jobs
+    if only:
+        only = list(only)
+        unknown = [p for p in only if p not in parts(jobs)]
+        if unknown:
+            raise GraphError(f"unknown part(s) {unknown}: this graph has {parts(jobs)}")
+        chosen = [j for j in chosen if j.part in only]
+    if keys:
+        keys = list(keys)
+        unmatched = [k for k in keys if not any(fnmatch.fnmatchcase(j.key, k) for j in chosen)]
+        if unmatched:
+            raise GraphError(f"--keys {unmatched} match no job" + (f" of the parts {only}" if only else "")
+                             + (f"; keys look like {chosen[0].key!r}" if chosen else ""))
+        chosen = [j for j in chosen if any(fnmatch.fnmatchcase(j.key, k) for k in keys)]
     by_key = {j.key: j for j in jobs}
     keep: set[str] = set()
-    todo = [j.key for j in jobs if j.part in only]
+    todo = [j.key for j in chosen]
     while todo:
         key = todo.pop()
         if key not in keep:
