@@ -179,6 +179,7 @@ study_names = {"dead_runs": "why runs die (soft term × T^k)", "dead_runs_tuned"
                "hinton_lr": "why Hinton's loss trails (learning rate, T²)",
                "all_pairs_weighting": "all pairs where the term is felt, ConvTiny teacher",
                "all_pairs_resnet18": "all pairs where the term is felt, ResNet18 teacher",
+               "all_pairs_resnet18_tuned": "its tuned runs, resumable per epoch",
                "hyper_step_cost": "what one upper-level step costs, alone on a CPU"}
 ran = [{"part": f"2022 table: {ch.LABELS[d]} column", "ran": "yes" if d in columns else "no",
         "records from": ("notebooks/params/heterogeneous_cifar10_cpu.yaml" if d in columns and col_cfg[d] is not cfg

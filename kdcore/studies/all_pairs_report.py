@@ -15,7 +15,7 @@ from types import ModuleType
 from . import all_pairs_weighting
 from .all_pairs_weighting import METHODS, StudyConfig, chosen_ratio
 
-__all__ = ["layers", "study_records", "probe_record", "grid_table", "grid_choice", "main_table", "claims", "verdicts",
+__all__ = ["CONTINUED_BY", "layers", "study_records", "probe_record", "grid_table", "grid_choice", "main_table", "claims", "verdicts",
            "lambda_maps"]
 
 
@@ -30,11 +30,21 @@ def layers(study: ModuleType = all_pairs_weighting) -> tuple[list[str], list[str
     return getattr(study, "TEACHER_LAYERS", same), getattr(study, "STUDENT_LAYERS", same)
 
 
+# Studies whose runs continue another study's: all_pairs_resnet18's tuned runs are too long
+# for one session, so all_pairs_resnet18_tuned runs them resumably, as that study would.
+CONTINUED_BY = {"all_pairs_resnet18": ("all_pairs_resnet18_tuned",)}
+
+
 def study_records(store: RunStore, profile: str = "paper",
                   study: ModuleType = all_pairs_weighting) -> tuple[list[dict], list[dict]]:
-    """``(records, failure notes)`` of this study at ``profile``."""
-    return ([r for r in store.records(study.STUDY) if r["profile"] == profile],
-            [n for n in store.failures(study.STUDY) if n["profile"] == profile])
+    """``(records, failure notes)`` of this study at ``profile``, with those of the studies that
+    continue it (:data:`CONTINUED_BY`); where both hold a (setting, seed), the study's own wins."""
+    recs, notes = [], []
+    for name in (study.STUDY, *CONTINUED_BY.get(study.STUDY, ())):
+        seen = {(r["setting"], r["seed"]) for r in recs} | {(n["setting"], n["seed"]) for n in notes}
+        recs += [r for r in store.records(name) if r["profile"] == profile and (r["setting"], r["seed"]) not in seen]
+        notes += [n for n in store.failures(name) if n["profile"] == profile and (n["setting"], n["seed"]) not in seen]
+    return recs, notes
 
 
 def probe_record(recs: list[dict]) -> dict | None:
