@@ -1039,10 +1039,16 @@ def study_section(study, prefix: str, teacher_name: str) -> dict[str, str]:
     put(**{f"{prefix}_rho": f"{rho:g}", f"{prefix}_beta": f"{rho / (rho + r0):.2g}",
                 f"{prefix}_tuned_uniform": signed(first["difference"], 4), f"{prefix}_verdict": first["verdict"],
                 f"{prefix}_n": str(first["n"]), f"{prefix}_detectable": f"{first['detectable (80 %)']:.4f}"})
+    main_done = sum(r["setting"] in {study.setting(m, rho) for m in apw.METHODS} and r["seed"] in scfg.seeds
+                    for r in s_recs)
+    main_want = len(scfg.seeds) * len(apw.METHODS)
+    status = ("is complete" if main_done >= main_want else
+              f"has chosen ρ = {rho:g} and has {main_done} of {main_want} runs of its main comparison (its verdicts "
+              "are over the seeds that have run)")
     maps = apr.lambda_maps(s_recs, rho, study=study)
     if not maps:
         glue_missing(*(f"{prefix}_{n}" for n in names[10:-1]))
-        put(**{f"{prefix}_status": "has its main comparison, without the tuned runs' λ trajectories"})
+        put(**{f"{prefix}_status": status + "; no tuned run has finished, so there is no λ map yet"})
         return vals
     t_layers, s_layers = apr.layers(study)
     show_figure(heatmap_pair({f"λ at the {name} of tuning": mat for name, mat in maps.items()}, t_layers, s_layers,
@@ -1050,14 +1056,9 @@ def study_section(study, prefix: str, teacher_name: str) -> dict[str, str]:
                              title=f"study {study.STUDY}: tuned λ_ij at ρ = {rho:g}, mean over seeds (paper profile)"))
     end = maps["end"]
     i, j = np.unravel_index(end.argmax(), end.shape)
-    main_done = sum(r["setting"] in {study.setting(m, rho) for m in apw.METHODS} and r["seed"] in scfg.seeds
-                    for r in s_recs)
-    main_want = len(scfg.seeds) * len(apw.METHODS)
     put(**{f"{prefix}_max": f"{end.max():.3f}", f"{prefix}_max_pair": f"{t_layers[i]} → student {s_layers[j]}",
            f"{prefix}_min": f"{end.min():.3f}", f"{prefix}_uniform": f"{1 / end.size:.4f}",
-           f"{prefix}_status": "is complete" if main_done >= main_want else
-           f"has chosen ρ = {rho:g} and has {main_done} of {main_want} runs of its main comparison (its verdicts are "
-           "over the seeds that have run)"})
+           f"{prefix}_status": status})
     return vals
 
 
@@ -1094,6 +1095,9 @@ study_section(apw, "apw", "ConvTiny")
 # %% tags=["hide-input"]
 r18v = study_section(apr18, "r18", "ResNet18")
 glue("r18_reading", "Nothing is read from it yet." if "r18_verdict" not in r18v else (
+    f"Validation chose ρ = {r18v['r18_rho']} (β = {r18v['r18_beta']}). Tuned against uniform λ is not judged yet "
+    f"({r18v['r18_verdict']}: {r18v['r18_n']} paired seeds); the verdicts table above holds what the finished runs "
+    "decide." if r18v["r18_verdict"] in ("no runs", "too few runs") else
     f"Validation chose ρ = {r18v['r18_rho']} (β = {r18v['r18_beta']}); there, tuned against uniform λ over all 20 "
     f"pairs: {r18v['r18_verdict']}, difference {r18v['r18_tuned_uniform']} over {r18v['r18_n']} (detectable with "
     f"probability 0.8: {r18v['r18_detectable']})."
