@@ -1096,7 +1096,7 @@ study_section(apw, "apw", "ConvTiny")
 r18v = study_section(apr18, "r18", "ResNet18")
 glue("r18_reading", "Nothing is read from it yet." if "r18_verdict" not in r18v else (
     f"Validation chose ρ = {r18v['r18_rho']} (β = {r18v['r18_beta']}). Tuned against uniform λ is not judged yet "
-    f"({r18v['r18_verdict']}: {r18v['r18_n']} paired seeds); the verdicts table above holds what the finished runs "
+    f"({r18v['r18_verdict']}: {r18v['r18_n']} runs); the verdicts table above holds what the finished runs "
     "decide." if r18v["r18_verdict"] in ("no runs", "too few runs") else
     f"Validation chose ρ = {r18v['r18_rho']} (β = {r18v['r18_beta']}); there, tuned against uniform λ over all 20 "
     f"pairs: {r18v['r18_verdict']}, difference {r18v['r18_tuned_uniform']} over {r18v['r18_n']} (detectable with "
