@@ -1063,7 +1063,7 @@ def study_section(study, prefix: str, teacher_name: str) -> dict[str, str]:
 
 
 # %% tags=["hide-input"]
-study_section(apw, "apw", "ConvTiny")
+apw_vals = study_section(apw, "apw", "ConvTiny")   # assigned: a bare call would print its dict
 
 # %% [markdown]
 # At initialisation $r$ = {glue:text}`apw_r0` (median of {glue:text}`apw_r0_n` initial
