@@ -180,6 +180,7 @@ study_names = {"dead_runs": "why runs die (soft term × T^k)", "dead_runs_tuned"
                "all_pairs_weighting": "all pairs where the term is felt, ConvTiny teacher",
                "all_pairs_resnet18": "all pairs where the term is felt, ResNet18 teacher",
                "all_pairs_resnet18_tuned": "its tuned runs, resumable per epoch",
+               "all_pairs_resnet18_random": "its random fixed-λ control",
                "hyper_step_cost": "what one upper-level step costs, alone on a CPU"}
 ran = [{"part": f"2022 table: {ch.LABELS[d]} column", "ran": "yes" if d in columns else "no",
         "records from": ("notebooks/params/heterogeneous_cifar10_cpu.yaml" if d in columns and col_cfg[d] is not cfg
@@ -1039,9 +1040,14 @@ def study_section(study, prefix: str, teacher_name: str) -> dict[str, str]:
     put(**{f"{prefix}_rho": f"{rho:g}", f"{prefix}_beta": f"{rho / (rho + r0):.2g}",
                 f"{prefix}_tuned_uniform": signed(first["difference"], 4), f"{prefix}_verdict": first["verdict"],
                 f"{prefix}_n": str(first["n"]), f"{prefix}_detectable": f"{first['detectable (80 %)']:.4f}"})
-    main_done = sum(r["setting"] in {study.setting(m, rho) for m in apw.METHODS} and r["seed"] in scfg.seeds
+    rnd = v[v.claim.str.contains("random")]     # only a study with a random-λ control has this claim
+    if len(rnd):
+        put(**{f"{prefix}_random_verdict": rnd.iloc[0]["verdict"], f"{prefix}_random_n": str(rnd.iloc[0]["n"]),
+               f"{prefix}_tuned_random": signed(rnd.iloc[0]["difference"], 4),
+               f"{prefix}_random_detectable": f"{rnd.iloc[0]['detectable (80 %)']:.4f}"})
+    main_done = sum(r["setting"] in {study.setting(m, rho) for m in apr.methods(study)} and r["seed"] in scfg.seeds
                     for r in s_recs)
-    main_want = len(scfg.seeds) * len(apw.METHODS)
+    main_want = len(scfg.seeds) * len(apr.methods(study))
     status = ("is complete" if main_done >= main_want else
               f"has chosen ρ = {rho:g} and has {main_done} of {main_want} runs of its main comparison (its verdicts "
               "are over the seeds that have run)")
@@ -1102,7 +1108,14 @@ glue("r18_reading", "Nothing is read from it yet." if "r18_verdict" not in r18v 
     f"pairs: {r18v['r18_verdict']}, difference {r18v['r18_tuned_uniform']} over {r18v['r18_n']} (detectable with "
     f"probability 0.8: {r18v['r18_detectable']})."
     + (f" At the end of tuning the largest weight is {r18v['r18_max']} on (ResNet18 {r18v['r18_max_pair']}); "
-       f"uniform is {r18v['r18_uniform']}." if "r18_max" in r18v else "")))
+       f"uniform is {r18v['r18_uniform']}." if "r18_max" in r18v else "")
+    + ("" if "r18_random_verdict" not in r18v else
+       f" Against a random fixed λ (the study `all_pairs_resnet18_random`, one flat Dirichlet draw per seed): not "
+       f"judged yet ({r18v['r18_random_verdict']}: {r18v['r18_random_n']} runs)."
+       if r18v["r18_random_verdict"] in ("no runs", "too few runs") else
+       f" Against a random fixed λ (the study `all_pairs_resnet18_random`, one flat Dirichlet draw per seed): "
+       f"{r18v['r18_random_verdict']}, difference {r18v['r18_tuned_random']} over {r18v['r18_random_n']} "
+       f"(detectable: {r18v['r18_random_detectable']}).")))
 r18_teacher = next((r for r in apr.study_records(studies, study=apr18)[0] if r["setting"] == "teacher ResNet18"), None)
 glue("r18_teacher_acc", f"{r18_teacher['metrics']['accuracy']:.4f}" if r18_teacher else "—")
 

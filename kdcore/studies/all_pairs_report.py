@@ -15,7 +15,7 @@ from types import ModuleType
 from . import all_pairs_weighting
 from .all_pairs_weighting import METHODS, StudyConfig, chosen_ratio
 
-__all__ = ["CONTINUED_BY", "layers", "study_records", "probe_record", "grid_table", "grid_choice", "main_table", "claims", "verdicts",
+__all__ = ["CONTINUED_BY", "EXTRA_METHODS", "methods", "layers", "study_records", "probe_record", "grid_table", "grid_choice", "main_table", "claims", "verdicts",
            "lambda_maps"]
 
 
@@ -32,7 +32,15 @@ def layers(study: ModuleType = all_pairs_weighting) -> tuple[list[str], list[str
 
 # Studies whose runs continue another study's: all_pairs_resnet18's tuned runs are too long
 # for one session, so all_pairs_resnet18_tuned runs them resumably, as that study would.
-CONTINUED_BY = {"all_pairs_resnet18": ("all_pairs_resnet18_tuned",)}
+# Its random-λ control (chapter 4's *random* rows: a fixed λ drawn per seed) is its own study too,
+# added after the study's records were made.
+CONTINUED_BY = {"all_pairs_resnet18": ("all_pairs_resnet18_tuned", "all_pairs_resnet18_random")}
+EXTRA_METHODS = {"all_pairs_resnet18": ("random",)}
+
+
+def methods(study: ModuleType = all_pairs_weighting) -> tuple[str, ...]:
+    """The methods of a study's main comparison: the shared :data:`METHODS` and its extras."""
+    return (*METHODS, *EXTRA_METHODS.get(study.STUDY, ()))
 
 
 def study_records(store: RunStore, profile: str = "paper",
@@ -87,7 +95,7 @@ def main_table(recs: list[dict], notes: list[dict], rho: float,
     """Test accuracy per method at the chosen ρ: runs, diverged, mean, sd, lowest, and the
     mean validation accuracy."""
     rows = []
-    for m in METHODS:
+    for m in methods(study):
         name = study.setting(m, rho)
         acc = [r["metrics"]["accuracy"] for r in recs if r["setting"] == name]
         val = [r["metrics"]["val_accuracy"] for r in recs if r["setting"] == name]
@@ -107,7 +115,12 @@ def claims(rho: float, study: ModuleType = all_pairs_weighting) -> list[Claim]:
     t, st = layers(study)
     every = f"all {len(t) * len(st)} pairs"
     DEAD = FailureRule("accuracy", 0.1)
+    # A tuned λ could beat uniform only because any uneven weighting helps; against a random
+    # fixed λ (where the study has one) it cannot.
+    extra = ([Claim(f"tuned λ beats a random fixed λ over {every}", s("tuned"), "accuracy", s("random"), failure=DEAD)]
+             if "random" in methods(study) else [])
     return [Claim(f"tuned λ beats uniform λ over {every}", s("tuned"), "accuracy", s("uniform"), failure=DEAD),
+            *extra,
             Claim("tuned λ beats the four i↔i pairs", s("tuned"), "accuracy", s("pairwise"), failure=DEAD),
             Claim(f"{every} (uniform λ) beat the four i↔i pairs", s("uniform"), "accuracy", s("pairwise"),
                   failure=DEAD),
