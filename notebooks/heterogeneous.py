@@ -1111,7 +1111,8 @@ glue("r18_reading", "Nothing is read from it yet." if "r18_verdict" not in r18v 
        f"uniform is {r18v['r18_uniform']}." if "r18_max" in r18v else "")
     + ("" if "r18_random_verdict" not in r18v else
        f" Against a random fixed λ (the study `all_pairs_resnet18_random`, one flat Dirichlet draw per seed): not "
-       f"judged yet ({r18v['r18_random_verdict']}: {r18v['r18_random_n']} runs)."
+       + ("judged yet, no random run has finished." if r18v["r18_random_verdict"] == "no runs" else
+          f"judged yet ({r18v['r18_random_verdict']}: {r18v['r18_random_n']} runs).")
        if r18v["r18_random_verdict"] in ("no runs", "too few runs") else
        f" Against a random fixed λ (the study `all_pairs_resnet18_random`, one flat Dirichlet draw per seed): "
        f"{r18v['r18_random_verdict']}, difference {r18v['r18_tuned_random']} over {r18v['r18_random_n']} "
